@@ -1,0 +1,63 @@
+"""API of the project shell: token, current user."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .roles import user_capabilities, user_roles
+
+
+class RoleSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField()
+    roles = RoleSerializer(many=True)
+    capabilities = serializers.ListField(child=serializers.CharField())
+
+
+class MeView(APIView):
+    """The authenticated user, their roles and their capabilities."""
+
+    @extend_schema(responses=MeSerializer, summary=_("Current user and roles"))
+    def get(self, request):
+        user = request.user
+        data = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "full_name": user.get_full_name(),
+            "email": user.email,
+            "roles": [{"code": role.value, "label": str(role.label)} for role in user_roles(user)],
+            "capabilities": user_capabilities(user),
+        }
+        return Response(MeSerializer(data).data)
+
+
+class TokenView(ObtainAuthToken):
+    """POST username and password, get the API token (throttled, and locked out by axes)."""
+
+    permission_classes = (AllowAny,)
+    throttle_scope = "auth-token"
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+        summary=_("Obtain an API token"),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

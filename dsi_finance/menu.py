@@ -1,0 +1,77 @@
+"""The navigation menu, filtered by what the user's roles allow.
+
+Each entry names the capability it needs (dsi_finance/roles.py): a person sees
+exactly the pages they may open, and a URL typed by hand gets the same answer
+(the views check the same capability). Later apps add their sections here.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import perm
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    icon: str
+    capability: str | None = "use_app"
+    staff_only: bool = False
+
+    def allows(self, user) -> bool:
+        if self.staff_only and not user.is_staff:
+            return False
+        return self.capability is None or user.has_perm(perm(self.capability))
+
+
+@dataclass(frozen=True)
+class MenuSection:
+    label: str
+    items: tuple[MenuItem, ...]
+
+
+@dataclass
+class VisibleItem:
+    label: str
+    url: str
+    icon: str
+    active: bool
+
+
+@dataclass
+class VisibleSection:
+    label: str
+    items: list[VisibleItem] = field(default_factory=list)
+
+
+MENU: tuple[MenuSection, ...] = (
+    MenuSection(_("Home"), (MenuItem(_("Home"), "home", "house"),)),
+    MenuSection(
+        _("Integration"),
+        (MenuItem(_("API documentation"), "api-docs", "braces"),),
+    ),
+    MenuSection(
+        _("Administration"),
+        (MenuItem(_("Users and settings"), "admin:index", "gear", None, staff_only=True),),
+    ),
+)
+
+
+def menu_for(user, current_path: str = "", menu=MENU) -> list[VisibleSection]:
+    """The sections and entries this user may open; empty sections are left out."""
+    if not user.is_authenticated:
+        return []
+    sections = []
+    for section in menu:
+        visible = VisibleSection(str(section.label))
+        for item in section.items:
+            if item.allows(user):
+                url = reverse(item.url_name)
+                active = current_path == url or (url != "/" and current_path.startswith(url))
+                visible.items.append(VisibleItem(str(item.label), url, item.icon, active))
+        if visible.items:
+            sections.append(visible)
+    return sections

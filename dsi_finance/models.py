@@ -1,0 +1,17 @@
+"""The table-less holder of the role capabilities (see dsi_finance/roles.py)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import CAPABILITIES
+
+
+class Access(models.Model):
+    """Carries the capability permissions; it has no table and no rows."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = list(CAPABILITIES.items())
+        verbose_name = _("access right")
+        verbose_name_plural = _("access rights")

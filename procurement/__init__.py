@@ -1,0 +1,2 @@
+"""Procurement: suppliers, purchase requests, commitments, orders, receipts and invoices.
+Consumes credits only through the budgets services."""

@@ -1,0 +1,1 @@
+"""Reporting: dashboards, exports and the controlling reports built by Celery. Reads all."""
