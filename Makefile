@@ -50,10 +50,9 @@ migrate: setup
 # embedded filesystem broker (or CELERY_BROKER_URL when set), in one terminal.
 run: migrate
 	DEBUG=1 $(PY) manage.py seed_demo --if-empty
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 test: setup
-	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -65,6 +64,7 @@ format: setup
 	$(BIN)/ruff format .
 
 # Updates the French catalogue from the source strings (needs GNU gettext).
+# The compiled .mo is committed, so that running the app needs no gettext.
 messages: setup
 	DEBUG=1 $(PY) manage.py makemessages -l fr --ignore=.venv --ignore=node_modules --ignore=var --no-obsolete
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules

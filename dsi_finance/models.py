@@ -15,3 +15,6 @@ class Access(models.Model):
         permissions = list(CAPABILITIES.items())
         verbose_name = _("access right")
         verbose_name_plural = _("access rights")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -35,7 +35,7 @@ def _secret_key() -> str:
         raise ImproperlyConfigured(
             "SECRET_KEY n'est pas défini. En production, définissez la variable "
             "d'environnement SECRET_KEY (50 caractères aléatoires ou plus), par exemple : "
-            "python -c \"import secrets; print(secrets.token_urlsafe(64))\". "
+            'python -c "import secrets; print(secrets.token_urlsafe(64))". '
             "Pour un poste de développement, lancez avec DEBUG=1."
         )
     # A development key, created once per checkout and never committed (var/ is ignored).
@@ -89,9 +89,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page needs a logged-in user unless its view says otherwise
-    # (login, health check): a URL typed by hand gets the same answer as the menu.
-    "dsi_finance.middleware.LoginRequiredMiddleware",
+    # Every page needs a logged-in user unless its view says otherwise (login,
+    # health check; DRF's API views answer 401 themselves): a URL typed by hand
+    # gets the same answer as the menu.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -125,9 +126,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'dsi_finance.sqlite3'}"
-    )
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'dsi_finance.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so the web process
@@ -172,6 +171,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout do not extend it: the cool-off runs from the last real failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "dsi_finance.views.locked_out"
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
@@ -192,21 +193,23 @@ USE_THOUSAND_SEPARATOR = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Production serves hashed, compressed files collected by collectstatic; DEBUG
+# and the test suite (STATIC_MANIFEST=0) serve the source files as they are.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-# Tests render pages without running collectstatic first.
-WHITENOISE_MANIFEST_STRICT = False
 
 # --- Security -------------------------------------------------------------
 

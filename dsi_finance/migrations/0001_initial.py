@@ -4,24 +4,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Access',
+            name="Access",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'access right',
-                'verbose_name_plural': 'access rights',
-                'permissions': [('use_app', 'Use DSI Finance'), ('view_budget', 'Consult budget lines and their available amounts'), ('view_all', 'Read every budget, request, invoice and report'), ('view_dashboard', 'View the dashboards'), ('prepare_budget', 'Prepare the initial budget and the amending decisions'), ('submit_budget', 'Submit the budget'), ('request_transfer', 'Request credit transfers'), ('approve_transfer', 'Approve credit transfers'), ('enter_forecast', 'Enter year-end forecasts and analyse variances'), ('approve_purchase_request', 'Approve purchase requests'), ('approve_over_threshold', 'Approve what exceeds the thresholds or the available amount'), ('override_available', 'Override a short available amount, with a reason'), ('open_commitment', 'Open commitments for recurring contracts'), ('validate_liquidation', 'Validate liquidations above the threshold'), ('run_closing', 'Run the year-end closing'), ('manage_chargeback', 'Manage chargeback to client directions'), ('manage_convention', 'Manage conventions with partners'), ('check_archive', 'Run archive checks'), ('request_report', 'Request controlling reports'), ('download_report', 'Download reports'), ('enter_purchase_request', 'Enter purchase requests'), ('manage_supplier', 'Keep the supplier file'), ('record_order', 'Record purchase orders'), ('record_receipt', 'Record receipts'), ('enter_invoice', 'Enter supplier invoices'), ('liquidate_invoice', 'Match and liquidate invoices'), ('archive_document', 'Attach and archive documents'), ('code_analytics', 'Enter analytic coding')],
-                'managed': False,
-                'default_permissions': (),
+                "verbose_name": "access right",
+                "verbose_name_plural": "access rights",
+                "permissions": [
+                    ("use_app", "Use DSI Finance"),
+                    ("view_budget", "Consult budget lines and their available amounts"),
+                    ("view_all", "Read every budget, request, invoice and report"),
+                    ("view_dashboard", "View the dashboards"),
+                    ("prepare_budget", "Prepare the initial budget and the amending decisions"),
+                    ("submit_budget", "Submit the budget"),
+                    ("request_transfer", "Request credit transfers"),
+                    ("approve_transfer", "Approve credit transfers"),
+                    ("enter_forecast", "Enter year-end forecasts and analyse variances"),
+                    ("approve_purchase_request", "Approve purchase requests"),
+                    (
+                        "approve_over_threshold",
+                        "Approve what exceeds the thresholds or the available amount",
+                    ),
+                    ("override_available", "Override a short available amount, with a reason"),
+                    ("open_commitment", "Open commitments for recurring contracts"),
+                    ("validate_liquidation", "Validate liquidations above the threshold"),
+                    ("run_closing", "Run the year-end closing"),
+                    ("manage_chargeback", "Manage chargeback to client directions"),
+                    ("manage_convention", "Manage conventions with partners"),
+                    ("check_archive", "Run archive checks"),
+                    ("request_report", "Request controlling reports"),
+                    ("download_report", "Download reports"),
+                    ("enter_purchase_request", "Enter purchase requests"),
+                    ("manage_supplier", "Keep the supplier file"),
+                    ("record_order", "Record purchase orders"),
+                    ("record_receipt", "Record receipts"),
+                    ("enter_invoice", "Enter supplier invoices"),
+                    ("liquidate_invoice", "Match and liquidate invoices"),
+                    ("archive_document", "Attach and archive documents"),
+                    ("code_analytics", "Enter analytic coding"),
+                ],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]

@@ -8,7 +8,9 @@ from dsi_finance.demo import seed_demo_users
 
 
 class Command(BaseCommand):
-    help = "Loads the demo organisation (one user per role). Running it twice creates nothing twice."
+    help = (
+        "Loads the demo organisation (one user per role). Running it twice creates nothing twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -29,7 +31,9 @@ class Command(BaseCommand):
                 "avec DEBUG désactivé. Relancez avec DEBUG=1, ou avec --force si c'est voulu."
             )
         if if_empty and get_user_model().objects.exists():
-            self.stdout.write("Des utilisateurs existent déjà : données de démonstration non chargées.")
+            self.stdout.write(
+                "Des utilisateurs existent déjà : données de démonstration non chargées."
+            )
             return
         result = seed_demo_users()
         for username in result.created:

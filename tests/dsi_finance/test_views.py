@@ -1,0 +1,183 @@
+"""The shell's pages: home, login, logout, password change and the error pages."""
+
+import pytest
+from django.contrib import auth
+from django.urls import reverse
+from django.views.defaults import server_error
+
+from dsi_finance.roles import Role
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ROLE_LABELS_FR = {
+    Role.PILOTAGE: "Pilotage (chef de section)",
+    Role.ACHAT: "Achats (acheteur)",
+    Role.COMPTABILITE: "Comptabilité (assistant comptable)",
+    Role.DIRECTION: "Direction (directeur de la DSI)",
+    Role.CONTROLE: "Contrôle de gestion (lecture seule)",
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_home_greets_each_role_in_french_with_its_roles_and_capabilities(role, cast, client_as):
+    user = cast[role]
+    response = client_as(user).get(reverse("home"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<html lang="fr">' in page
+    assert f"Bonjour {user.first_name}" in page
+    assert ROLE_LABELS_FR[role] in page
+    assert "Se déconnecter" in page
+
+
+def test_home_lists_only_the_capabilities_of_the_role(chef, controleur, client_as):
+    chef_page = client_as(chef).get(reverse("home")).content.decode()
+    assert "Approuver les demandes d'achat" in chef_page
+    control_page = client_as(controleur).get(reverse("home")).content.decode()
+    assert "Approuver les demandes d'achat" not in control_page
+    assert "Télécharger les rapports" in control_page
+
+
+def test_home_sends_an_anonymous_visitor_to_the_login_page(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next=/"
+
+
+def test_home_refuses_an_account_without_a_role_with_a_french_403(sans_role, client_as):
+    response = client_as(sans_role).get(reverse("home"))
+    assert response.status_code == 403
+    assert "Accès refusé" in response.content.decode()
+
+
+def test_login_page_is_french_and_open_to_anonymous_visitors(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Nom d'utilisateur" in page
+    assert "Mot de passe" in page
+
+
+def test_login_with_the_right_password_opens_the_home_page(chef, client):
+    response = client.post(reverse("login"), {"username": "chef", "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    assert auth.get_user(client).username == "chef"
+
+
+def test_login_with_a_wrong_password_says_so_in_french_and_logs_nobody_in(chef, client):
+    response = client.post(reverse("login"), {"username": "chef", "password": "faux"})
+    assert response.status_code == 200
+    assert "Saisissez un nom d’utilisateur et un mot de passe valides" in response.content.decode()
+    assert not auth.get_user(client).is_authenticated
+
+
+def test_login_follows_next_but_never_to_another_site(chef, client):
+    response = client.post(
+        reverse("login") + "?next=https://evil.example/",
+        {"username": "chef", "password": TEST_PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("home")
+
+
+def test_logout_is_a_post_that_ends_the_session_with_a_french_message(chef, client_as):
+    client = client_as(chef)
+    response = client.post(reverse("logout"), follow=True)
+    assert not auth.get_user(client).is_authenticated
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "Vous êtes déconnecté" in response.content.decode()
+
+
+def test_logout_refuses_get(chef, client_as):
+    client = client_as(chef)
+    assert client.get(reverse("logout")).status_code == 405
+    assert auth.get_user(client).is_authenticated
+
+
+def test_password_change_takes_the_new_password(chef, client_as):
+    client = client_as(chef)
+    new = "un-nouveau-mot-de-passe-solide"
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": TEST_PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_change_done")
+    chef.refresh_from_db()
+    assert chef.check_password(new)
+
+
+def test_password_change_refuses_a_wrong_old_password_in_french(chef, client_as):
+    response = client_as(chef).post(
+        reverse("password_change"),
+        {
+            "old_password": "faux",
+            "new_password1": "abcdefghijkl9",
+            "new_password2": "abcdefghijkl9",
+        },
+    )
+    assert response.status_code == 200
+    assert "Votre ancien mot de passe est incorrect" in response.content.decode()
+    chef.refresh_from_db()
+    assert chef.check_password(TEST_PASSWORD)
+
+
+def test_password_change_refuses_a_too_short_password_in_french(chef, client_as):
+    response = client_as(chef).post(
+        reverse("password_change"),
+        {"old_password": TEST_PASSWORD, "new_password1": "court1", "new_password2": "court1"},
+    )
+    assert "Ce mot de passe est trop court" in response.content.decode()
+    chef.refresh_from_db()
+    assert chef.check_password(TEST_PASSWORD)
+
+
+def test_password_change_sends_an_anonymous_visitor_to_the_login_page(client):
+    response = client.get(reverse("password_change"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_password_change_done_page_is_french(chef, client_as):
+    response = client_as(chef).get(reverse("password_change_done"))
+    assert "Mot de passe modifié" in response.content.decode()
+
+
+def test_an_unknown_page_gets_the_french_404(chef, client_as):
+    response = client_as(chef).get("/nulle-part/")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+
+
+def test_the_500_page_is_french_and_stands_alone(rf):
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Erreur du serveur" in page
+    assert "Rien n'a été enregistré" in page
+
+
+def test_the_shell_loads_its_assets_from_our_own_origin(chef, client_as):
+    page = client_as(chef).get(reverse("home")).content.decode()
+    for asset in (
+        "bootstrap.min.css",
+        "htmx.min.js",
+        "chart.umd.min.js",
+        "bootstrap.bundle.min.js",
+    ):
+        assert "/static/vendor/" in page and asset in page
+    assert "cdn" not in page.lower()
+    assert "<script>" not in page  # no inline script: the CSP forbids them
+
+
+def test_pages_carry_a_strict_content_security_policy(chef, client_as):
+    policy = client_as(chef).get(reverse("home"))["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_the_interface_can_be_switched_to_english(chef, client_as):
+    response = client_as(chef).get(reverse("home"), headers={"accept-language": "en"})
+    assert "Hello" in response.content.decode()

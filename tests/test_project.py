@@ -1,0 +1,186 @@
+"""The project as a whole: its layout, docker-compose, lint, app boundaries, catalogue."""
+
+import ast
+import importlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ("budgets", "procurement", "reporting", "archive")
+
+
+def test_the_layout_has_every_part_a_newcomer_expects():
+    for name in (
+        "manage.py", "dsi_finance", *APPS, "templates", "static", "tests", "benchmarks",
+        "pyproject.toml", "docker-compose.yml", "Dockerfile", "Makefile", "README.md", ".ci/run",
+        "requirements/base.lock", "requirements/dev.lock", "package.json", "package-lock.json",
+    ):  # fmt: skip
+        assert (ROOT / name).exists(), name
+
+
+def test_every_locked_dependency_is_pinned_with_hashes():
+    for lock in ("base.lock", "dev.lock"):
+        text = (ROOT / "requirements" / lock).read_text()
+        requirements = re.findall(r"^([A-Za-z0-9_.\-\[\]]+)(==|>=|<=|~=)?", text, re.M)
+        assert requirements
+        assert all(op == "==" for _name, op in requirements), lock
+        assert "--hash=sha256:" in text
+
+
+# --- docker-compose -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_the_production_shape(compose):
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(compose["services"])
+
+
+def test_compose_application_services_build_the_projects_dockerfile(compose):
+    for name in ("web", "worker", "beat", "migrate"):
+        service = compose["services"][name]
+        assert service["build"] == "."
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["CELERY_BROKER_URL"].startswith("redis://")
+        assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # never a value in the file
+    assert (ROOT / "Dockerfile").exists()
+
+
+def check_command_exists(command: list[str]) -> None:
+    """Each container command names something this project really has."""
+    program, *args = command
+    if program == "gunicorn":
+        module, attribute = args[0].split(":")
+        assert hasattr(importlib.import_module(module), attribute)
+        assert shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    elif program == "celery":
+        app_module = args[args.index("-A") + 1]
+        assert importlib.import_module(app_module).celery_app.main == "dsi_finance"
+        assert args[args.index("-A") + 2] in {"worker", "beat"}
+        assert shutil.which("celery", path=str(Path(sys.executable).parent))
+    elif program == "python":
+        assert args[0] == "manage.py"
+        assert args[1] in get_commands(), args[1]
+    else:
+        raise AssertionError(f"unexpected command {command}")
+
+
+@pytest.mark.parametrize("service", ["web", "worker", "beat", "migrate"])
+def test_each_compose_command_exists_in_the_project(compose, service):
+    check_command_exists(compose["services"][service]["command"])
+
+
+def test_the_dockerfile_default_command_exists_and_its_copies_exist():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1)
+    check_command_exists(yaml.safe_load(cmd))
+    for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.M):
+        *sources, _target = shlex.split(line)
+        for source in sources:
+            assert (ROOT / source).exists(), source
+    assert "requirements/base.lock" in dockerfile
+
+
+def test_compose_health_checks_use_the_health_endpoint(compose):
+    assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
+
+
+# --- Code quality ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]])
+def test_ruff_is_clean(args):
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def imported_modules(app: str) -> set[str]:
+    names = set()
+    for path in (ROOT / app).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    ("app", "forbidden"),
+    [
+        ("budgets", {"procurement", "reporting", "archive"}),
+        ("procurement", {"reporting", "archive"}),
+        ("archive", {"budgets", "procurement", "reporting"}),
+    ],
+)
+def test_apps_import_only_in_the_direction_of_the_design(app, forbidden):
+    assert not imported_modules(app) & forbidden
+
+
+def test_no_migration_is_missing():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- French catalogue -----------------------------------------------------
+
+CATALOGUE = ROOT / "locale" / "fr" / "LC_MESSAGES"
+
+
+def test_the_french_catalogue_is_complete():
+    catalogue = polib.pofile(str(CATALOGUE / "django.po"))
+    assert len(catalogue) > 50
+    assert [e.msgid for e in catalogue.untranslated_entries()] == []
+    assert [e.msgid for e in catalogue.fuzzy_entries()] == []
+
+
+def test_the_compiled_catalogue_matches_its_source():
+    source = {(e.msgctxt, e.msgid): e for e in polib.pofile(str(CATALOGUE / "django.po"))}
+    compiled = {(e.msgctxt, e.msgid): e for e in polib.mofile(str(CATALOGUE / "django.mo"))}
+    assert set(compiled) >= set(source)
+    for key, entry in source.items():
+        assert compiled[key].msgstr == entry.msgstr
+        assert compiled[key].msgstr_plural == entry.msgstr_plural
+
+
+@pytest.mark.skipif(not shutil.which("xgettext"), reason="needs GNU gettext (xgettext)")
+def test_every_source_string_is_in_the_catalogue(tmp_path):
+    """makemessages on a copy finds no string the committed catalogue lacks."""
+    copy = tmp_path / "project"
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".venv", "node_modules", "var", ".git", "artifacts", "static", "*.pyc", ".*cache"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "fr", "--no-obsolete", "-v0"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    fresh = polib.pofile(str(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po"))
+    missing = [e.msgid for e in fresh if not e.msgstr and not any(e.msgstr_plural.values())]
+    assert missing == []
