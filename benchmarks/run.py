@@ -1,6 +1,6 @@
 """Runs every benchmark (benchmarks/bench_*.py) on a throw-away test database.
 
-    make bench            # or: .venv/bin/python benchmarks/run.py [name ...]
+make bench            # or: .venv/bin/python benchmarks/run.py [name ...]
 """
 
 import importlib

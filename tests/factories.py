@@ -4,6 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from dsi_finance.roles import sync_role_groups
+
 TEST_PASSWORD = "mot-de-passe-de-test-2026"
 
 
@@ -23,4 +25,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create, extracted, **kwargs):
         """UserFactory(roles=["pilotage"]) puts the user in those role groups."""
         if create and extracted:
+            # Transactional tests flush the tables, and with them the groups that the
+            # data migration created: make sure they exist, with their capabilities.
+            if Group.objects.filter(name__in=extracted).count() < len(set(extracted)):
+                sync_role_groups()
             self.groups.add(*Group.objects.filter(name__in=extracted))

@@ -29,7 +29,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
-    skip_unless(CHROMIUM.exists(), f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    skip_unless(
+        CHROMIUM.exists(), f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    )
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # made by the test itself (fixtures) are still synchronous and safe.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def log_in(page, username: str) -> None:
     page.goto(reverse("home"))
     assert page.url.endswith(f"{reverse('login')}?next=/")
-    page.get_by_label("Nom d’utilisateur").fill(username)
+    page.get_by_label("Nom d'utilisateur").fill(username)
     page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/")
@@ -26,10 +26,10 @@ def test_chef_logs_in_sees_the_french_shell_and_the_pilotage_menu_then_logs_out(
     assert page.get_by_role("heading", name="Bonjour Marie").is_visible()
     menu = page.get_by_test_id("menu")
     assert menu.get_by_role("link", name="Accueil").is_visible()
-    assert menu.get_by_role("link", name="Documentation de l’API").count() == 1
+    assert menu.get_by_role("link", name="Documentation de l'API").count() == 1
     assert menu.get_by_text("Administration").count() == 0  # not staff
     capabilities = page.get_by_test_id("capabilities")
-    assert capabilities.get_by_text("Approuver les demandes d’achat").is_visible()
+    assert capabilities.get_by_text("Approuver les demandes d'achat").is_visible()
     assert capabilities.get_by_text("Saisir les factures fournisseurs").count() == 0
     # Bootstrap, htmx and Chart.js load from our own static files, with no CSP violation.
     assert page.evaluate("typeof htmx !== 'undefined' && typeof Chart !== 'undefined'")
@@ -52,6 +52,6 @@ def test_the_buyer_sees_his_own_capabilities_not_the_section_heads(page):
     UserFactory(username="acheteur", first_name="Jean", roles=["achat"])
     log_in(page, "acheteur")
     capabilities = page.get_by_test_id("capabilities")
-    assert capabilities.get_by_text("Saisir les demandes d’achat").is_visible()
-    assert capabilities.get_by_text("Approuver les demandes d’achat").count() == 0
+    assert capabilities.get_by_text("Saisir les demandes d'achat").is_visible()
+    assert capabilities.get_by_text("Approuver les demandes d'achat").count() == 0
     assert page.errors == []
