@@ -50,6 +50,10 @@ class VisibleSection:
 MENU: tuple[MenuSection, ...] = (
     MenuSection(_("Home"), (MenuItem(_("Home"), "home", "house"),)),
     MenuSection(
+        _("Organisation"),
+        (MenuItem(_("People and roles"), "user-directory", "people", "view_all"),),
+    ),
+    MenuSection(
         _("Integration"),
         (MenuItem(_("API documentation"), "api-docs", "braces"),),
     ),

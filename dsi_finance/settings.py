@@ -280,15 +280,18 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# "localhost" only keeps Kombu from warning that no host was given.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
-    (VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    _celery_dir = VAR_DIR / "celery"
+    for _folder in ("queue", "processed", "control"):
+        (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        # Broadcast (control) messages too, instead of a "control/" folder in the cwd.
+        "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
     }
 else:

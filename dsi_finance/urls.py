@@ -1,5 +1,7 @@
 """Root URLs: the shell, accounts, API and admin; each app adds its namespace later."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -36,13 +38,19 @@ api_v1_patterns = [
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
     path("compte/", include(account_patterns)),
     path("api/v1/", include((api_v1_patterns, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The docs are a page: an anonymous visitor is sent to the login page.
+    # The docs are a page: an anonymous visitor is sent to the login page. Swagger UI
+    # sets inline styles: allowed on this page only, scripts stay strict.
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        login_required(
+            csp_update({"style-src": [UNSAFE_INLINE]})(
+                SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+            )
+        ),
         name="api-docs",
     ),
     path("admin/", admin.site.urls),

@@ -13,9 +13,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
 
+from .filters import UserDirectoryFilter
 from .health import system_health
 from .roles import CAPABILITIES, perm, user_capabilities, user_roles
+from .selectors import user_directory
+from .tables import UserDirectoryTable
 
 
 class CapabilityRequiredMixin(PermissionRequiredMixin):
@@ -27,6 +32,21 @@ class CapabilityRequiredMixin(PermissionRequiredMixin):
         return (perm(self.capability),)
 
 
+class HtmxTableMixin:
+    """A list page whose table region htmx swaps in place: a request aimed at that
+    region (sorting, pagination, filters) gets only the `table` partial of the page's
+    own template, so that page and fragment can never drift apart."""
+
+    table_region = "table-region"
+
+    def get_template_names(self):
+        names = super().get_template_names()
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and htmx.target == self.table_region:
+            return [f"{names[0]}#table"]
+        return names
+
+
 class HomeView(CapabilityRequiredMixin, TemplateView):
     template_name = "dsi_finance/home.html"
 
@@ -36,6 +56,18 @@ class HomeView(CapabilityRequiredMixin, TemplateView):
         context["roles"] = user_roles(user)
         context["capabilities"] = [CAPABILITIES[code] for code in user_capabilities(user)]
         return context
+
+
+class UserDirectoryView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+    """Who holds which role: for those who read everything (pilotage, direction, controle)."""
+
+    capability = "view_all"
+    template_name = "dsi_finance/user_directory.html"
+    table_class = UserDirectoryTable
+    filterset_class = UserDirectoryFilter
+
+    def get_queryset(self):
+        return user_directory(actor=self.request.user)
 
 
 @login_not_required

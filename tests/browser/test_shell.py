@@ -55,3 +55,24 @@ def test_the_buyer_sees_his_own_capabilities_not_the_section_heads(page):
     assert capabilities.get_by_text("Saisir les demandes d'achat").is_visible()
     assert capabilities.get_by_text("Approuver les demandes d'achat").count() == 0
     assert page.errors == []
+
+
+def test_the_director_filters_people_by_role_and_htmx_swaps_the_table_in_place(page):
+    UserFactory(username="directeur", first_name="Paul", roles=["direction"])
+    UserFactory(username="acheteur", first_name="Jean", last_name="Tein", roles=["achat"])
+    log_in(page, "directeur")
+    page.get_by_test_id("menu").get_by_role("link", name="Personnes et rôles").click()
+    page.wait_for_url("**/personnes/")
+    assert page.get_by_test_id("count").inner_text() == "2 personnes"
+
+    page.evaluate("window.sameDocument = true")  # lost if the whole page reloads
+    page.get_by_label("Rôle").select_option("achat")
+    page.wait_for_url("**/personnes/?*role=achat*")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=count]').innerText === '1 personne'"
+    )
+    assert page.evaluate("window.sameDocument === true")
+    assert page.locator("#table-region tbody tr").count() == 1
+    assert page.locator("#table-region tbody").inner_text().startswith("Jean Tein")
+    screenshot(page, "directeur-people-filtered")
+    assert page.errors == []

@@ -41,8 +41,13 @@ def test_the_embedded_broker_runs_a_job_with_no_server(tmp_path, monkeypatch):
     queue = tmp_path / "queue"
     queue.mkdir()
     app = project_celery_app(
-        "filesystem://",
-        {"data_folder_in": str(queue), "data_folder_out": str(queue), "store_processed": False},
+        "filesystem://localhost//",
+        {
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(tmp_path / "control"),
+            "store_processed": False,
+        },
     )
     assert app.connection_for_write().transport_cls == "filesystem"
     assert run_ping_through(app) == "pong"

@@ -87,7 +87,9 @@ def test_database_url_switches_to_postgresql(tmp_path):
 
 
 def test_the_embedded_broker_is_the_filesystem_and_redis_when_asked(tmp_path):
-    assert python_settings("settings.CELERY_BROKER_URL", PRODUCTION, tmp_path) == "filesystem://"
+    assert python_settings("settings.CELERY_BROKER_URL", PRODUCTION, tmp_path) == (
+        "filesystem://localhost//"
+    )
     env = {**PRODUCTION, "CELERY_BROKER_URL": "redis://cache.example:6379/2"}
     assert python_settings("settings.CELERY_BROKER_URL", env, tmp_path) == (
         "redis://cache.example:6379/2"

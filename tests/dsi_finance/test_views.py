@@ -183,3 +183,24 @@ def test_pages_carry_a_strict_content_security_policy(chef, client_as):
 def test_the_interface_can_be_switched_to_english(chef, client_as):
     response = client_as(chef).get(reverse("home"), headers={"accept-language": "en"})
     assert "Hello" in response.content.decode()
+
+
+MENUS = {
+    Role.PILOTAGE: ["Accueil", "Personnes et rôles", "Documentation de l'API"],
+    Role.ACHAT: ["Accueil", "Documentation de l'API"],
+    Role.COMPTABILITE: ["Accueil", "Documentation de l'API"],
+    Role.DIRECTION: ["Accueil", "Personnes et rôles", "Documentation de l'API"],
+    Role.CONTROLE: ["Accueil", "Personnes et rôles", "Documentation de l'API"],
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_gets_its_own_menu(role, cast, client_as):
+    response = client_as(cast[role]).get(reverse("home"))
+    labels = [item.label for section in response.context["menu"] for item in section.items]
+    assert labels == MENUS[role]
+
+
+def test_an_account_without_a_role_gets_no_menu(sans_role, client_as):
+    response = client_as(sans_role).get(reverse("home"))
+    assert response.context["menu"] == []

@@ -1,0 +1,50 @@
+"""The project's base table, and the tables of the shell's own pages."""
+
+import django_tables2 as tables
+from django.contrib.auth import get_user_model
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role
+
+
+class BaseTable(tables.Table):
+    """Every list page's table: Bootstrap 5, sortable headers and pagination that
+    htmx swaps in place (templates/tables/table.html)."""
+
+    class Meta:
+        template_name = "tables/table.html"
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        per_page = 50
+
+
+class UserDirectoryTable(BaseTable):
+    full_name = tables.Column(
+        verbose_name=_("Name"), accessor="last_name", order_by=("last_name", "first_name")
+    )
+    username = tables.Column(verbose_name=_("Username"))
+    email = tables.EmailColumn(verbose_name=_("E-mail"))
+    roles = tables.Column(verbose_name=_("Roles"), accessor="pk", orderable=False)
+    last_login = tables.DateTimeColumn(verbose_name=_("Last login"), format="SHORT_DATETIME_FORMAT")
+    is_active = tables.BooleanColumn(verbose_name=_("Active"))
+
+    class Meta(BaseTable.Meta):
+        model = get_user_model()
+        fields = ("full_name", "username", "email", "roles", "last_login", "is_active")
+        order_by = ("full_name",)
+        empty_text = _("Nobody matches these filters.")
+
+    def render_full_name(self, record) -> str:
+        return record.get_full_name() or record.get_username()
+
+    def render_roles(self, record) -> str:
+        # record.groups is prefetched by the selector: no query per row.
+        labels = {role.value: role.label for role in Role}
+        names = [group.name for group in record.groups.all() if group.name in labels]
+        if not names:
+            return format_html('<span class="badge text-bg-warning">{}</span>', _("No role"))
+        return format_html_join(
+            " ",
+            '<span class="badge text-bg-secondary">{}</span>',
+            ((labels[name],) for name in names),
+        )
