@@ -200,15 +200,17 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Production serves hashed, compressed files collected by collectstatic; DEBUG
 # and the test suite (STATIC_MANIFEST=0) serve the source files as they are.
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+# Pre-compressed (gzip, brotli) copies for WhiteNoise; off when a proxy compresses.
+STATIC_COMPRESS = env.bool("STATIC_COMPRESS", default=True)
+if not STATIC_MANIFEST:
+    _static_backend = "django.contrib.staticfiles.storage.StaticFilesStorage"
+elif STATIC_COMPRESS:
+    _static_backend = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+else:
+    _static_backend = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if STATIC_MANIFEST
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": _static_backend},
 }
 
 # --- Security -------------------------------------------------------------

@@ -40,6 +40,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
     path("compte/", include(account_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_v1_patterns, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The docs are a page: an anonymous visitor is sent to the login page. Swagger UI

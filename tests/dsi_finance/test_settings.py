@@ -4,6 +4,7 @@ Each case starts a fresh Python process, since settings are read once at start-u
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,23 @@ def test_local_secrets_and_data_are_never_committed():
     ignored = (ROOT / ".gitignore").read_text().split()
     assert ".env" in ignored  # read by the settings when present
     assert "var/" in ignored  # the development key, SQLite, uploads
+
+
+def test_production_serves_hashed_static_files_through_whitenoise(tmp_path):
+    # Without the gzip/brotli copies, which take a minute to make and WhiteNoise
+    # serves the same way (the Docker image makes them at build time).
+    env = {**PRODUCTION, "STATIC_ROOT": str(tmp_path / "collected"), "STATIC_COMPRESS": "0"}
+    collected = manage("collectstatic", "--noinput", "-v0", env=env, tmp_path=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    code = (
+        "from django.test import Client; from django.templatetags.static import static; "
+        "url = static('vendor/htmx/htmx.min.js'); "
+        "r = Client(HTTP_HOST='finances.dsi.example.nc').get(url, secure=True); "
+        "print(url, r.status_code, r['Cache-Control'])"
+    )
+    result = manage("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    url, status, cache_control = result.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert re.fullmatch(r"/static/vendor/htmx/htmx\.min\.[0-9a-f]{12}\.js", url)
+    assert status == "200"
+    assert "immutable" in cache_control

@@ -204,3 +204,13 @@ def test_each_role_gets_its_own_menu(role, cast, client_as):
 def test_an_account_without_a_role_gets_no_menu(sans_role, client_as):
     response = client_as(sans_role).get(reverse("home"))
     assert response.context["menu"] == []
+
+
+def test_the_user_menu_switches_the_interface_to_english_and_back(chef, client_as):
+    client = client_as(chef)
+    page = client.get(reverse("home")).content.decode()
+    assert 'value="en"' in page and "English" in page
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Hello" in client.get(reverse("home")).content.decode()
+    client.post(reverse("set_language"), {"language": "fr", "next": "/"})
+    assert "Bonjour" in client.get(reverse("home")).content.decode()
