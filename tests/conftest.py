@@ -18,29 +18,20 @@ CAST = {
 }
 
 
-@pytest.fixture
-def chef(db):
-    return UserFactory(username="chef", roles=[Role.PILOTAGE])
+def _cast_member(role: Role):
+    @pytest.fixture
+    def member(db):
+        return UserFactory(username=CAST[role], roles=[role])
+
+    member.__doc__ = f"`{CAST[role]}`, who holds the role {role.value}."
+    return member
 
 
-@pytest.fixture
-def acheteur(db):
-    return UserFactory(username="acheteur", roles=[Role.ACHAT])
-
-
-@pytest.fixture
-def comptable(db):
-    return UserFactory(username="comptable", roles=[Role.COMPTABILITE])
-
-
-@pytest.fixture
-def directeur(db):
-    return UserFactory(username="directeur", roles=[Role.DIRECTION])
-
-
-@pytest.fixture
-def controleur(db):
-    return UserFactory(username="controleur", roles=[Role.CONTROLE])
+chef = _cast_member(Role.PILOTAGE)
+acheteur = _cast_member(Role.ACHAT)
+comptable = _cast_member(Role.COMPTABILITE)
+directeur = _cast_member(Role.DIRECTION)
+controleur = _cast_member(Role.CONTROLE)
 
 
 @pytest.fixture
