@@ -56,7 +56,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    # An English browser on purpose: the screens are French unless the person chooses.
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))

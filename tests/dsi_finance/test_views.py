@@ -180,9 +180,16 @@ def test_pages_carry_a_strict_content_security_policy(chef, client_as):
     assert "unsafe-inline" not in policy
 
 
-def test_the_interface_can_be_switched_to_english(chef, client_as):
-    response = client_as(chef).get(reverse("home"), headers={"accept-language": "en"})
-    assert "Hello" in response.content.decode()
+def test_an_english_browser_still_gets_french_until_the_person_chooses(chef, client_as):
+    response = client_as(chef).get(reverse("home"), headers={"accept-language": "en-US,en"})
+    assert "Bonjour" in response.content.decode()
+    assert response["Content-Language"] == "fr"
+
+
+def test_an_unknown_language_in_the_cookie_falls_back_to_french(chef, client_as):
+    client = client_as(chef)
+    client.cookies["django_language"] = "xx"
+    assert "Bonjour" in client.get(reverse("home")).content.decode()
 
 
 MENUS = {
