@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .roles import user_capabilities, user_roles
@@ -52,6 +53,8 @@ class TokenView(ObtainAuthToken):
     """POST username and password, get the API token (throttled, and locked out by axes)."""
 
     permission_classes = (AllowAny,)
+    # DRF's own view has no throttle: guessing passwords gets slowed down per address.
+    throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "auth-token"
 
     @extend_schema(

@@ -144,6 +144,10 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds the API throttling counters: shared by every process with
+# CACHE_URL=redis://… (production); per process in memory by default.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dsi-finance")}
+
 # --- Authentication -------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [

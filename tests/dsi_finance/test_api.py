@@ -1,6 +1,7 @@
 """The JSON API shell: token, /me/, the OpenAPI schema and its docs."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -140,3 +141,12 @@ def test_the_docs_page_sends_anonymous_visitors_to_login(client):
 
 def test_the_docs_page_refuses_an_account_without_a_role(sans_role, client_as):
     assert client_as(sans_role).get(reverse("api-docs")).status_code == 403
+
+
+def test_token_requests_are_throttled_per_address(chef, api):
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth-token"].split("/")[0])
+    payload = {"username": "chef", "password": TEST_PASSWORD}
+    responses = [api.post(reverse("api:token"), payload, format="json") for _ in range(limit + 1)]
+    assert [r.status_code for r in responses[:limit]] == [200] * limit
+    assert responses[limit].status_code == 429
+    assert "Requête ralentie" in responses[limit].json()["detail"]

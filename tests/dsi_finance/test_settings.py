@@ -97,6 +97,16 @@ def test_the_embedded_broker_is_the_filesystem_and_redis_when_asked(tmp_path):
     )
 
 
+def test_cache_url_switches_the_cache_to_redis(tmp_path):
+    assert python_settings("settings.CACHES['default']['BACKEND']", PRODUCTION, tmp_path) == (
+        "django.core.cache.backends.locmem.LocMemCache"
+    )
+    env = {**PRODUCTION, "CACHE_URL": "redis://cache.example:6379/1"}
+    assert python_settings("settings.CACHES['default']['BACKEND']", env, tmp_path) == (
+        "django.core.cache.backends.redis.RedisCache"
+    )
+
+
 def test_production_defaults_protect_cookies_and_transport(tmp_path):
     values = python_settings(
         "(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, "
