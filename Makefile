@@ -50,6 +50,7 @@ migrate: setup
 # embedded filesystem broker (or CELERY_BROKER_URL when set), in one terminal.
 run: migrate
 	DEBUG=1 $(PY) manage.py seed_demo --if-empty
+	@echo "DSI Finance on http://$(HOST):$(PORT)/ (demo users: chef, acheteur, comptable, directeur, controleur; see README for the password)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 test: setup

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, views
+from . import views
 
 admin.site.site_header = "DSI Finance"
 admin.site.site_title = "DSI Finance"
@@ -30,18 +30,13 @@ account_patterns = [
     ),
 ]
 
-api_v1_patterns = [
-    path("auth/token/", api.TokenView.as_view(), name="token"),
-    path("me/", api.MeView.as_view(), name="me"),
-]
-
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
     path("compte/", include(account_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include((api_v1_patterns, "api"), namespace="api")),
+    path("api/v1/", include(("dsi_finance.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The docs are a page: an anonymous visitor is sent to the login page. Swagger UI
     # sets inline styles: allowed on this page only, scripts stay strict.

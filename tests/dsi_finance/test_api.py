@@ -150,3 +150,19 @@ def test_token_requests_are_throttled_per_address(chef, api):
     assert [r.status_code for r in responses[:limit]] == [200] * limit
     assert responses[limit].status_code == 429
     assert "Requête ralentie" in responses[limit].json()["detail"]
+
+
+def test_the_api_root_lists_the_endpoints(controleur, api):
+    api.force_authenticate(controleur)
+    response = api.get(reverse("api:api-root"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "auth/token": "http://testserver/api/v1/auth/token/",
+        "me": "http://testserver/api/v1/me/",
+    }
+
+
+def test_the_api_root_answers_401_to_anonymous_and_403_without_a_role(sans_role, api):
+    assert api.get(reverse("api:api-root")).status_code == 401
+    api.force_authenticate(sans_role)
+    assert api.get(reverse("api:api-root")).status_code == 403

@@ -1,0 +1,35 @@
+"""URLs of the JSON API, /api/v1/ (namespace "api").
+
+Each app's viewsets are registered on `router` here; the root, GET /api/v1/,
+lists them together with the endpoints that are not viewsets.
+"""
+
+from django.urls import path
+from rest_framework import routers
+
+from . import api
+
+
+class ApiRouter(routers.DefaultRouter):
+    """DefaultRouter whose root also lists the endpoints that are not viewsets."""
+
+    include_format_suffixes = False
+    extra_root_entries = {"auth/token": "token", "me": "me"}
+
+    def get_api_root_view(self, api_urls=None):
+        list_route = self.routes[0].name
+        entries = {
+            prefix: list_route.format(basename=basename)
+            for prefix, _viewset, basename in self.registry
+        }
+        entries.update(self.extra_root_entries)
+        return self.APIRootView.as_view(api_root_dict=entries)
+
+
+router = ApiRouter()
+
+urlpatterns = [
+    path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("me/", api.MeView.as_view(), name="me"),
+    *router.urls,
+]
