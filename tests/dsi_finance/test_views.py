@@ -152,6 +152,17 @@ def test_an_unknown_page_gets_the_french_404(chef, client_as):
     assert "Page introuvable" in response.content.decode()
 
 
+@pytest.mark.urls("tests.dsi_finance.urls_failing")
+def test_a_failing_page_answers_with_the_french_500_page(chef, client_as):
+    client = client_as(chef)
+    client.raise_request_exception = False
+    response = client.get("/panne/")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Erreur du serveur" in page
+    assert "simulated failure" not in page  # no detail leaks to the user
+
+
 def test_the_500_page_is_french_and_stands_alone(rf):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
