@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .history import register_account_history
 from .roles import CAPABILITIES
 
 
@@ -18,3 +19,7 @@ class Access(models.Model):
 
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
+
+
+# The history models of the user accounts (and of their role groups) live in this app.
+register_account_history()
