@@ -10,6 +10,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
@@ -91,9 +92,12 @@ class LogoutView(auth_views.LogoutView):
 def locked_out(request, original_response=None, credentials=None):
     """django-axes' answer to a locked-out login: 429, French page or JSON for the API."""
     minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    message = _(
+    message = ngettext(
+        "Too many failed login attempts: this account is locked for %(minutes)d minute "
+        "from this address.",
         "Too many failed login attempts: this account is locked for %(minutes)d minutes "
-        "from this address."
+        "from this address.",
+        minutes,
     ) % {"minutes": minutes}
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)

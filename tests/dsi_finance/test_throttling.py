@@ -81,3 +81,14 @@ def test_the_api_token_endpoint_is_locked_the_same_way(chef):
     assert response.status_code == 429
     assert "Trop de tentatives de connexion" in response.json()["detail"]
     assert "token" not in response.json()
+
+
+def test_the_lockout_message_agrees_with_a_one_minute_cool_off(chef, settings):
+    settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=1)
+    api = APIClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = api.post(
+            reverse("api:token"), {"username": "chef", "password": "faux"}, format="json"
+        )
+    assert response.status_code == 429
+    assert "bloqué pendant 1 minute depuis" in response.json()["detail"]

@@ -71,7 +71,9 @@ def test_inactive_accounts_can_be_listed_apart(directeur, client_as):
 def test_an_unknown_role_in_the_url_is_reported_not_ignored(directeur, client_as):
     response = client_as(directeur).get(URL, {"role": "tresorier"})
     assert response.status_code == 200
-    assert "Sélectionnez un choix valide" in html.unescape(response.content.decode())
+    page = html.unescape(response.content.decode())
+    assert "Sélectionnez un choix valide" in page
+    assert "Rôle\u00a0: Sélectionnez" in page
     assert rows(response) == []
 
 
