@@ -7,6 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dsi_finance.roles import Role
+from tests.assertions import assert_sends_to_login
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -134,9 +135,7 @@ def test_the_docs_page_uses_local_assets_only(chef, client_as):
 
 
 def test_the_docs_page_sends_anonymous_visitors_to_login(client):
-    response = client.get(reverse("api-docs"))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert_sends_to_login(client.get(reverse("api-docs")))
 
 
 def test_the_docs_page_refuses_an_account_without_a_role(sans_role, client_as):

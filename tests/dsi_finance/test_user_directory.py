@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from dsi_finance.roles import Role
+from tests.assertions import assert_sends_to_login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,9 +45,7 @@ def test_the_menu_offers_the_page_only_to_those_who_may_open_it(chef, acheteur, 
 
 
 def test_an_anonymous_visitor_is_sent_to_login(client):
-    response = client.get(URL)
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert_sends_to_login(client.get(URL))
 
 
 def test_filtering_by_role_keeps_exactly_the_holders(cast, directeur, client_as):

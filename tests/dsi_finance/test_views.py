@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.defaults import server_error
 
 from dsi_finance.roles import Role
+from tests.assertions import assert_sends_to_login
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -136,9 +137,7 @@ def test_password_change_refuses_a_too_short_password_in_french(chef, client_as)
 
 
 def test_password_change_sends_an_anonymous_visitor_to_the_login_page(client):
-    response = client.get(reverse("password_change"))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert_sends_to_login(client.get(reverse("password_change")))
 
 
 def test_password_change_done_page_is_french(chef, client_as):
