@@ -1,0 +1,684 @@
+"""Everything that writes budgets: revisions, transfers, and the credit services
+(commit, release, liquidate) that procurement calls.
+
+Each service checks the actor's capability, validates, and writes in one
+transaction. A service that reads a balance to decide a write locks the rows it
+reads first (budgets.ledger.lock_lines), so that two requests can never take the
+same franc twice (DESIGN.md, rule 2).
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsi_finance.money import format_xpf
+from dsi_finance.roles import perm
+
+from .ledger import lock_lines, post_entries
+from .models import (
+    MAX_AMOUNT,
+    BudgetLine,
+    BudgetRevision,
+    CostCentre,
+    FiscalYear,
+    LedgerEntry,
+    NatureAccount,
+    Project,
+    RevisionItem,
+    Transfer,
+)
+
+
+class BudgetError(ValidationError):
+    """A budget rule refused the operation; the message is for the user, in French."""
+
+
+class CreditsShortError(BudgetError):
+    """The available amount does not cover a commitment."""
+
+    def __init__(self, message: str, *, shortages: list["Shortage"], can_override: bool):
+        super().__init__(message, code="credits_short")
+        self.shortages = shortages
+        self.can_override = can_override
+
+
+@dataclass(frozen=True)
+class Shortage:
+    scope: str  # the line's code, or "chapter 011" at chapter level
+    requested: int
+    available: int
+
+
+@dataclass
+class CommitResult:
+    entries: list[LedgerEntry]
+    overridden: list[Shortage] = field(default_factory=list)
+
+
+def require_capability(user, capability: str) -> None:
+    """PermissionDenied (403) with a French message when the user's roles lack it."""
+    if not user.has_perm(perm(capability)):
+        raise PermissionDenied(_("Your role does not allow this action."))
+
+
+def validate_amount(amount, *, signed: bool = False, label: str | None = None) -> int:
+    """A whole number of francs, not zero, positive unless `signed`, and not absurd."""
+    label = label or _("The amount")
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise BudgetError(
+            _("%(label)s must be a whole number of francs.") % {"label": label}, code="amount"
+        )
+    if amount == 0:
+        raise BudgetError(_("%(label)s cannot be zero.") % {"label": label}, code="amount")
+    if amount < 0 and not signed:
+        raise BudgetError(_("%(label)s must be positive.") % {"label": label}, code="amount")
+    if abs(amount) > MAX_AMOUNT:
+        raise BudgetError(
+            _("%(label)s exceeds %(max)s: check the figure.")
+            % {"label": label, "max": format_xpf(MAX_AMOUNT)},
+            code="amount",
+        )
+    return amount
+
+
+def _require_year_state(year: FiscalYear, *states: str, action: str) -> None:
+    if year.state not in states:
+        raise BudgetError(
+            _("The fiscal year %(year)s is %(state)s: %(action)s is not possible.")
+            % {"year": year.year, "state": year.get_state_display().lower(), "action": action},
+            code="year_state",
+        )
+
+
+# ---------------------------------------------------------------------------
+# Fiscal years
+
+
+def fiscal_year_create(*, user, year: int, **settings) -> FiscalYear:
+    require_capability(user, "prepare_budget")
+    if FiscalYear.objects.filter(year=year).exists():
+        raise BudgetError(_("The fiscal year %(year)s already exists.") % {"year": year})
+    fiscal_year = FiscalYear(year=year, **settings)
+    fiscal_year.full_clean()
+    fiscal_year.save()
+    return fiscal_year
+
+
+@transaction.atomic
+def fiscal_year_open(*, user, fiscal_year: FiscalYear) -> FiscalYear:
+    """Preparation → open: commitments become possible."""
+    require_capability(user, "submit_budget")
+    fiscal_year = FiscalYear.objects.select_for_update().get(pk=fiscal_year.pk)
+    _require_year_state(fiscal_year, FiscalYear.State.PREPARATION, action=_("opening"))
+    fiscal_year.state = FiscalYear.State.OPEN
+    fiscal_year.save(update_fields=["state"])
+    return fiscal_year
+
+
+@transaction.atomic
+def fiscal_year_close(*, user, fiscal_year: FiscalYear) -> FiscalYear:
+    """Open → closed: the year's figures are frozen."""
+    require_capability(user, "run_closing")
+    fiscal_year = FiscalYear.objects.select_for_update().get(pk=fiscal_year.pk)
+    _require_year_state(fiscal_year, FiscalYear.State.OPEN, action=_("closing"))
+    fiscal_year.state = FiscalYear.State.CLOSED
+    fiscal_year.save(update_fields=["state"])
+    return fiscal_year
+
+
+# ---------------------------------------------------------------------------
+# Budget lines and revisions
+
+
+def budget_line_create(
+    *,
+    user,
+    fiscal_year: FiscalYear,
+    code: str,
+    label: str,
+    nature_account: NatureAccount,
+    cost_centre: CostCentre,
+    project: Project | None = None,
+) -> BudgetLine:
+    """A new line of the year, with no credits until a revision is voted."""
+    require_capability(user, "prepare_budget")
+    _require_year_state(
+        fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("adding a line"),
+    )
+    line = BudgetLine(
+        fiscal_year=fiscal_year,
+        code=code.strip(),
+        label=label.strip(),
+        section=nature_account.chapter.section,
+        nature_account=nature_account,
+        cost_centre=cost_centre,
+        project=project,
+    )
+    line.full_clean()
+    line.save()
+    return line
+
+
+def revision_create(*, user, fiscal_year: FiscalYear, kind: str) -> BudgetRevision:
+    require_capability(user, "prepare_budget")
+    _require_year_state(
+        fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("preparing a revision"),
+    )
+    if BudgetRevision.objects.filter(fiscal_year=fiscal_year, kind=kind).exists():
+        raise BudgetError(
+            _("The %(kind)s %(year)s already exists.") % {"kind": kind, "year": fiscal_year.year}
+        )
+    revision = BudgetRevision(fiscal_year=fiscal_year, kind=kind, created_by=user)
+    revision.full_clean()
+    revision.save()
+    return revision
+
+
+def _require_draft(revision: BudgetRevision) -> None:
+    if revision.state != BudgetRevision.State.DRAFT:
+        raise BudgetError(
+            _("The %(revision)s is %(state)s: it can no longer be changed.")
+            % {"revision": revision, "state": revision.get_state_display().lower()},
+            code="revision_frozen",
+        )
+
+
+def validate_revision_amount(revision: BudgetRevision, amount) -> int:
+    """BP: the line's credits (positive); DM: a change, positive or negative, never zero."""
+    if revision.is_amending:
+        return validate_amount(amount, signed=True, label=_("The change"))
+    return validate_amount(amount, label=_("The amount"))
+
+
+@transaction.atomic
+def revision_item_set(
+    *,
+    user,
+    revision: BudgetRevision,
+    budget_line: BudgetLine,
+    amount: int,
+    justification: str = "",
+) -> RevisionItem:
+    """Enter or change a line's amount (BP) or change (DM) in a draft revision."""
+    require_capability(user, "prepare_budget")
+    revision = BudgetRevision.objects.select_for_update().get(pk=revision.pk)
+    _require_draft(revision)
+    if budget_line.fiscal_year_id != revision.fiscal_year_id:
+        raise BudgetError(
+            _("The line %(code)s belongs to another fiscal year.") % {"code": budget_line.code}
+        )
+    amount = validate_revision_amount(revision, amount)
+    item, _created = RevisionItem.objects.update_or_create(
+        revision=revision,
+        budget_line=budget_line,
+        defaults={"amount": amount, "justification": justification.strip()},
+    )
+    return item
+
+
+@transaction.atomic
+def revision_item_remove(*, user, revision: BudgetRevision, budget_line: BudgetLine) -> None:
+    """Take a line out of a draft revision (the draft is a proposal: nothing is posted yet)."""
+    require_capability(user, "prepare_budget")
+    revision = BudgetRevision.objects.select_for_update().get(pk=revision.pk)
+    _require_draft(revision)
+    RevisionItem.objects.filter(revision=revision, budget_line=budget_line).delete()
+
+
+def _cuts_below_committed(revision: BudgetRevision, lines: Mapping[int, BudgetLine]) -> list[str]:
+    """A message for every DM change that would leave a line's credits below its commitments."""
+    problems = []
+    for item in revision.items.select_related("budget_line"):
+        line = lines.get(item.budget_line_id) or item.budget_line
+        new_opened = line.opened + item.amount
+        if item.amount < 0 and new_opened < line.committed:
+            problems.append(
+                _(
+                    "Line %(code)s: cutting %(cut)s would leave %(opened)s of credits, "
+                    "below the %(committed)s already committed."
+                )
+                % {
+                    "code": line.code,
+                    "cut": format_xpf(-item.amount),
+                    "opened": format_xpf(new_opened),
+                    "committed": format_xpf(line.committed),
+                }
+            )
+    return problems
+
+
+@transaction.atomic
+def revision_submit(*, user, revision: BudgetRevision) -> BudgetRevision:
+    """Draft → submitted, by the IT director."""
+    require_capability(user, "submit_budget")
+    revision = BudgetRevision.objects.select_for_update().get(pk=revision.pk)
+    _require_draft(revision)
+    if not revision.items.exists():
+        raise BudgetError(
+            _("The %(revision)s has no line: nothing to submit.") % {"revision": revision}
+        )
+    problems = _cuts_below_committed(revision, {})
+    if problems:
+        raise BudgetError(problems, code="below_committed")
+    revision.state = BudgetRevision.State.SUBMITTED
+    revision.submitted_by = user
+    revision.submitted_at = timezone.now()
+    revision.save(update_fields=["state", "submitted_by", "submitted_at"])
+    return revision
+
+
+@transaction.atomic
+def revision_return_to_draft(*, user, revision: BudgetRevision) -> BudgetRevision:
+    """Submitted → draft, when the director sends a proposal back for changes."""
+    require_capability(user, "submit_budget")
+    revision = BudgetRevision.objects.select_for_update().get(pk=revision.pk)
+    if revision.state != BudgetRevision.State.SUBMITTED:
+        raise BudgetError(_("Only a submitted revision can be sent back to draft."))
+    revision.state = BudgetRevision.State.DRAFT
+    revision.save(update_fields=["state"])
+    return revision
+
+
+@transaction.atomic
+def revision_vote(
+    *, user, revision: BudgetRevision, vote_date: date, vote_reference: str
+) -> BudgetRevision:
+    """Record the vote and post every line's credits to the ledger, all or nothing.
+
+    The revision row is locked so that it cannot be voted twice; the lines are
+    locked so that no commitment slips in between the check of a DM cut against
+    what is committed and the entry that cuts.
+    """
+    require_capability(user, "submit_budget")
+    revision = (
+        BudgetRevision.objects.select_for_update().select_related("fiscal_year").get(pk=revision.pk)
+    )
+    if revision.state == BudgetRevision.State.VOTED:
+        raise BudgetError(
+            _("The %(revision)s is already voted: it is frozen.") % {"revision": revision},
+            code="revision_frozen",
+        )
+    if revision.state != BudgetRevision.State.SUBMITTED:
+        raise BudgetError(
+            _("The %(revision)s must be submitted before it is voted.") % {"revision": revision}
+        )
+    _require_year_state(
+        revision.fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("voting"),
+    )
+    position = BudgetRevision.SEQUENCE.index(revision.kind)
+    if position > 0:
+        previous_kind = BudgetRevision.SEQUENCE[position - 1]
+        if not BudgetRevision.objects.filter(
+            fiscal_year=revision.fiscal_year_id,
+            kind=previous_kind,
+            state=BudgetRevision.State.VOTED,
+        ).exists():
+            raise BudgetError(
+                _("The %(kind)s can only be voted after the %(previous)s.")
+                % {"kind": revision.kind, "previous": previous_kind},
+                code="vote_order",
+            )
+    vote_reference = (vote_reference or "").strip()
+    if not vote_reference or not vote_date:
+        raise BudgetError(_("The vote needs its date and its reference."))
+
+    items = list(revision.items.all())
+    lines = lock_lines(item.budget_line_id for item in items)
+    problems = _cuts_below_committed(revision, lines)
+    if problems:
+        raise BudgetError(problems, code="below_committed")
+    post_entries(
+        ((lines[item.budget_line_id], LedgerEntry.Kind.OPEN, item.amount) for item in items),
+        document=revision,
+        user=user,
+    )
+    revision.state = BudgetRevision.State.VOTED
+    revision.vote_date = vote_date
+    revision.vote_reference = vote_reference
+    revision.voted_by = user
+    revision.voted_at = timezone.now()
+    revision.save(update_fields=["state", "vote_date", "vote_reference", "voted_by", "voted_at"])
+    return revision
+
+
+# ---------------------------------------------------------------------------
+# Transfers
+
+
+def transfer_request(
+    *, user, source: BudgetLine, target: BudgetLine, amount: int, reason: str
+) -> Transfer:
+    """Ask to move credits from one line to another of the same year and section."""
+    require_capability(user, "request_transfer")
+    amount = validate_amount(amount)
+    if source.pk == target.pk:
+        raise BudgetError(_("A transfer moves credits between two different lines."))
+    if source.fiscal_year_id != target.fiscal_year_id:
+        raise BudgetError(
+            _(
+                "A transfer stays within one fiscal year: %(source)s and %(target)s are in different years."
+            )
+            % {"source": source.code, "target": target.code},
+            code="transfer_scope",
+        )
+    if source.section != target.section:
+        raise BudgetError(
+            _(
+                "A transfer stays within one section: operating and investment credits cannot be mixed."
+            ),
+            code="transfer_scope",
+        )
+    if not (reason or "").strip():
+        raise BudgetError(_("A transfer needs a reason."))
+    _require_year_state(
+        source.fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("a transfer"),
+    )
+    if source.available < amount:
+        raise _transfer_short(source, amount)
+    transfer = Transfer(
+        fiscal_year_id=source.fiscal_year_id,
+        source=source,
+        target=target,
+        amount=amount,
+        reason=reason.strip(),
+        requested_by=user,
+    )
+    transfer.full_clean()
+    transfer.save()
+    return transfer
+
+
+def _transfer_short(source: BudgetLine, amount: int) -> BudgetError:
+    return BudgetError(
+        _("Line %(code)s has %(available)s available: it cannot give %(amount)s.")
+        % {
+            "code": source.code,
+            "available": format_xpf(source.available),
+            "amount": format_xpf(amount),
+        },
+        code="credits_short",
+    )
+
+
+def _decide(transfer: Transfer) -> Transfer:
+    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if transfer.state != Transfer.State.REQUESTED:
+        raise BudgetError(
+            _("This transfer is already %(state)s.")
+            % {"state": transfer.get_state_display().lower()}
+        )
+    return transfer
+
+
+@transaction.atomic
+def transfer_approve(*, user, transfer: Transfer, note: str = "") -> Transfer:
+    """Post the transfer: out of the source line, into the target line, under both locks."""
+    require_capability(user, "approve_transfer")
+    transfer = _decide(transfer)
+    lines = lock_lines([transfer.source_id, transfer.target_id])
+    source, target = lines[transfer.source_id], lines[transfer.target_id]
+    _require_year_state(
+        source.fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("a transfer"),
+    )
+    if source.available < transfer.amount:
+        raise _transfer_short(source, transfer.amount)
+    post_entries(
+        [
+            (source, LedgerEntry.Kind.TRANSFER_OUT, -transfer.amount),
+            (target, LedgerEntry.Kind.TRANSFER_IN, transfer.amount),
+        ],
+        document=transfer,
+        user=user,
+        reason=transfer.reason,
+    )
+    transfer.state = Transfer.State.APPROVED
+    transfer.decided_by = user
+    transfer.decided_at = timezone.now()
+    transfer.decision_note = note.strip()
+    transfer.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    return transfer
+
+
+@transaction.atomic
+def transfer_reject(*, user, transfer: Transfer, note: str) -> Transfer:
+    require_capability(user, "approve_transfer")
+    if not (note or "").strip():
+        raise BudgetError(_("Say why the transfer is rejected."))
+    transfer = _decide(transfer)
+    transfer.state = Transfer.State.REJECTED
+    transfer.decided_by = user
+    transfer.decided_at = timezone.now()
+    transfer.decision_note = note.strip()
+    transfer.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    return transfer
+
+
+@transaction.atomic
+def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
+    """The requester withdraws a transfer that is not decided yet."""
+    require_capability(user, "request_transfer")
+    transfer = _decide(transfer)
+    transfer.state = Transfer.State.CANCELLED
+    transfer.decided_by = user
+    transfer.decided_at = timezone.now()
+    transfer.save(update_fields=["state", "decided_by", "decided_at"])
+    return transfer
+
+
+# ---------------------------------------------------------------------------
+# Credits: what procurement calls
+
+
+def _chapter_lines(lines: Mapping[int, BudgetLine]) -> list[int]:
+    """Every line sharing a year and chapter with these lines (chapter-level control)."""
+    keys = {(line.fiscal_year_id, line.nature_account.chapter_id) for line in lines.values()}
+    ids = set()
+    for year_id, chapter_id in keys:
+        ids.update(
+            BudgetLine.objects.filter(
+                fiscal_year_id=year_id, nature_account__chapter_id=chapter_id
+            ).values_list("pk", flat=True)
+        )
+    return sorted(ids)
+
+
+def _shortages(
+    lines: Mapping[int, BudgetLine], requested: Mapping[int, int], level: str
+) -> dict[int, Shortage]:
+    """The requested lines whose line (or chapter) lacks credits, with the figures."""
+    short: dict[int, Shortage] = {}
+    if level == FiscalYear.ControlLevel.CHAPTER:
+        by_chapter: dict[int, list[int]] = defaultdict(list)
+        for line in lines.values():
+            by_chapter[line.nature_account.chapter_id].append(line.pk)
+        for _chapter_id, ids in by_chapter.items():
+            wanted = sum(requested.get(pk, 0) for pk in ids)
+            if not wanted:
+                continue
+            available = sum(lines[pk].available for pk in ids)
+            if wanted > available:
+                chapter = lines[ids[0]].nature_account.chapter
+                scope = _("chapter %(code)s") % {"code": chapter.code}
+                for pk in ids:
+                    if requested.get(pk):
+                        short[pk] = Shortage(scope, wanted, available)
+        return short
+    for pk, amount in requested.items():
+        if amount > lines[pk].available:
+            scope = _("line %(code)s") % {"code": lines[pk].code}
+            short[pk] = Shortage(scope, amount, lines[pk].available)
+    return short
+
+
+def _shortage_message(shortages: list[Shortage], *, can_override: bool, mode: str) -> str:
+    details = "; ".join(
+        _("%(scope)s: %(requested)s requested, %(available)s available")
+        % {
+            "scope": s.scope,
+            "requested": format_xpf(s.requested),
+            "available": format_xpf(s.available),
+        }
+        for s in dict.fromkeys(shortages)
+    )
+    message = _("The available amount is short (%(details)s).") % {"details": details}
+    if mode == FiscalYear.ControlMode.WARN:
+        return message + " " + _("Confirm with a reason to commit anyway.")
+    if can_override:
+        return message + " " + _("As IT director, you may override it with a written reason.")
+    return message + " " + _("Only the IT director may override it, with a written reason.")
+
+
+@transaction.atomic
+def credits_commit(
+    *,
+    user,
+    document: Model,
+    amounts: Mapping[BudgetLine | int, int],
+    override_reason: str = "",
+) -> CommitResult:
+    """Check the available amount and commit credits for a document, in one transaction.
+
+    `amounts` maps lines (or their ids) to the amount to commit on each. The
+    lines are locked (all the lines of their chapter at chapter-level control)
+    before anything is read, so that concurrent commitments queue up instead of
+    both seeing the same available francs. When credits are short: refused
+    (CreditsShortError) unless an override reason is given by someone allowed
+    to give it (the IT director; anyone committing when the year only warns);
+    the overriding entries are of kind `override` and carry the reason.
+    """
+    requested: dict[int, int] = defaultdict(int)
+    for line, amount in amounts.items():
+        requested[getattr(line, "pk", line)] += validate_amount(amount)
+    if not requested:
+        raise BudgetError(_("Nothing to commit."))
+    probe = lock_lines(requested)
+    if len(probe) != len(requested):
+        raise BudgetError(_("Unknown budget line."))
+    years = {line.fiscal_year for line in probe.values()}
+    if len(years) > 1:
+        raise BudgetError(_("A document commits credits of one fiscal year only."))
+    (year,) = years
+    _require_year_state(year, FiscalYear.State.OPEN, action=_("a commitment"))
+
+    lines = probe
+    if year.control_level == FiscalYear.ControlLevel.CHAPTER:
+        # Lock the whole chapter, in the same global order (ids ascending).
+        lines = lock_lines(_chapter_lines(probe))
+    short = _shortages(lines, requested, year.control_level)
+    override_reason = (override_reason or "").strip()
+    if short:
+        may_override = year.control_mode == FiscalYear.ControlMode.WARN or user.has_perm(
+            perm("override_available")
+        )
+        if not (override_reason and may_override):
+            raise CreditsShortError(
+                _shortage_message(
+                    list(short.values()), can_override=may_override, mode=year.control_mode
+                ),
+                shortages=list(short.values()),
+                can_override=may_override,
+            )
+    movements = [
+        (
+            lines[pk],
+            LedgerEntry.Kind.OVERRIDE if pk in short else LedgerEntry.Kind.COMMIT,
+            amount,
+        )
+        for pk, amount in sorted(requested.items())
+    ]
+    entries = post_entries(
+        movements, document=document, user=user, reason=override_reason if short else ""
+    )
+    return CommitResult(entries=entries, overridden=list(dict.fromkeys(short.values())))
+
+
+@transaction.atomic
+def credits_release(
+    *, user, document: Model, line: BudgetLine | int, amount: int, reason: str = ""
+) -> LedgerEntry:
+    """Give back committed credits that will not be spent (a cancelled or closed commitment)."""
+    amount = validate_amount(amount)
+    locked = lock_lines([getattr(line, "pk", line)])
+    (line,) = locked.values()
+    if amount > line.to_liquidate:
+        raise BudgetError(
+            _(
+                "Line %(code)s: only %(left)s committed remains to liquidate; %(amount)s cannot be released."
+            )
+            % {
+                "code": line.code,
+                "left": format_xpf(line.to_liquidate),
+                "amount": format_xpf(amount),
+            }
+        )
+    (entry,) = post_entries(
+        [(line, LedgerEntry.Kind.RELEASE, -amount)], document=document, user=user, reason=reason
+    )
+    return entry
+
+
+@transaction.atomic
+def credits_liquidate(*, user, document: Model, line: BudgetLine | int, amount: int) -> LedgerEntry:
+    """Turn committed credits into realised spend (an invoice is liquidated)."""
+    amount = validate_amount(amount)
+    locked = lock_lines([getattr(line, "pk", line)])
+    (line,) = locked.values()
+    if amount > line.to_liquidate:
+        raise BudgetError(
+            _(
+                "Line %(code)s: %(amount)s to liquidate, but only %(left)s is committed and not yet liquidated."
+            )
+            % {
+                "code": line.code,
+                "amount": format_xpf(amount),
+                "left": format_xpf(line.to_liquidate),
+            },
+            code="over_committed",
+        )
+    (entry,) = post_entries(
+        [(line, LedgerEntry.Kind.LIQUIDATE, amount)], document=document, user=user
+    )
+    return entry
+
+
+@transaction.atomic
+def credits_unliquidate(
+    *, user, document: Model, line: BudgetLine | int, amount: int, reason: str
+) -> LedgerEntry:
+    """Reverse a liquidation (a liquidated invoice is cancelled): the credits are committed again."""
+    amount = validate_amount(amount)
+    if not (reason or "").strip():
+        raise BudgetError(_("Reversing a liquidation needs a reason."))
+    locked = lock_lines([getattr(line, "pk", line)])
+    (line,) = locked.values()
+    if amount > line.liquidated:
+        raise BudgetError(
+            _("Line %(code)s: only %(liquidated)s is liquidated.")
+            % {"code": line.code, "liquidated": format_xpf(line.liquidated)}
+        )
+    (entry,) = post_entries(
+        [(line, LedgerEntry.Kind.UNLIQUIDATE, -amount)], document=document, user=user, reason=reason
+    )
+    return entry
