@@ -10,7 +10,7 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION budgets_ledger_is_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'Le grand livre est en ajout seul : % refusé sur budgets_ledgerentry. Passez une écriture de contrepassation.', TG_OP
+    RAISE EXCEPTION 'Le grand livre est en ajout seul : %% refusé sur budgets_ledgerentry. Passez une écriture de contrepassation.', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
