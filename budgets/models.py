@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -191,6 +192,9 @@ class BudgetLine(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.label}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("budgets:line-detail", args=[self.pk])
+
     @property
     def available(self) -> int:
         return self.opened - self.committed
@@ -252,6 +256,9 @@ class BudgetRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.fiscal_year}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("budgets:revision-detail", args=[self.pk])
 
     @property
     def is_amending(self) -> bool:
@@ -338,6 +345,9 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return _("Transfer %(pk)s") % {"pk": self.pk}
+
+    def get_absolute_url(self) -> str:
+        return reverse("budgets:transfer-detail", args=[self.pk])
 
 
 class LedgerEntry(models.Model):

@@ -7,6 +7,8 @@ lists them together with the endpoints that are not viewsets.
 from django.urls import path
 from rest_framework import routers
 
+from budgets import api as budgets_api
+
 from . import api
 
 
@@ -27,6 +29,10 @@ class ApiRouter(routers.DefaultRouter):
 
 
 router = ApiRouter()
+
+# Each app lists its viewsets in ROUTES (prefix, viewset, basename).
+for _prefix, _viewset, _basename in budgets_api.ROUTES:
+    router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="token"),

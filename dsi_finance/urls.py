@@ -1,4 +1,4 @@
-"""Root URLs: the shell, accounts, API and admin; each app adds its namespace later."""
+"""Root URLs: the shell, accounts, each app's namespace, API and admin."""
 
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
@@ -34,6 +34,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
+    path("budget/", include("budgets.urls")),
     path("compte/", include(account_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("dsi_finance.api_urls", "api"), namespace="api")),

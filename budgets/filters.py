@@ -1,0 +1,3 @@
+"""Filters of the budgets list pages (django-filter)."""
+
+import django_filters

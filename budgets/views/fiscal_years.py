@@ -1,0 +1,3 @@
+"""Fiscal years: their state (preparation, open, closed) and their control settings."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""XLSX import of a BP or DM proposal (preview, then save) and XLSX export of any revision."""
+
+urlpatterns = []

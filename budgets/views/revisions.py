@@ -1,0 +1,3 @@
+"""BP, DM1 and DM2: the list, the revision editor, submission and vote."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Transfers (virements): list, request form with both lines' availability, approval."""
+
+urlpatterns = []
