@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
@@ -128,8 +129,42 @@ def fiscal_year_close(*, user, fiscal_year: FiscalYear) -> FiscalYear:
     require_capability(user, "run_closing")
     fiscal_year = FiscalYear.objects.select_for_update().get(pk=fiscal_year.pk)
     _require_year_state(fiscal_year, FiscalYear.State.OPEN, action=_("closing"))
+    pending = fiscal_year.transfers.filter(state=Transfer.State.REQUESTED).count()
+    if pending:
+        raise BudgetError(
+            ngettext(
+                "The fiscal year %(year)s still has %(count)d transfer to decide.",
+                "The fiscal year %(year)s still has %(count)d transfers to decide.",
+                pending,
+            )
+            % {"year": fiscal_year.year, "count": pending}
+        )
     fiscal_year.state = FiscalYear.State.CLOSED
     fiscal_year.save(update_fields=["state"])
+    return fiscal_year
+
+
+@transaction.atomic
+def fiscal_year_set_controls(
+    *, user, fiscal_year: FiscalYear, control_level: str, control_mode: str
+) -> FiscalYear:
+    """Where the available amount is checked (line or chapter) and how (block or warn).
+
+    The IT director decides it: warn mode lets whoever commits go below the
+    available amount with a reason, so it is an authorisation in itself.
+    """
+    require_capability(user, "override_available")
+    fiscal_year = FiscalYear.objects.select_for_update().get(pk=fiscal_year.pk)
+    _require_year_state(
+        fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("changing the controls"),
+    )
+    fiscal_year.control_level = control_level
+    fiscal_year.control_mode = control_mode
+    fiscal_year.full_clean()
+    fiscal_year.save(update_fields=["control_level", "control_mode"])
     return fiscal_year
 
 

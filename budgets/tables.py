@@ -1,5 +1,249 @@
 """Tables of the budgets list pages (django-tables2, on the project BaseTable)."""
 
 import django_tables2 as tables
+from django.urls import NoReverseMatch
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from dsi_finance.money import format_xpf
 from dsi_finance.tables import BaseTable
+
+from .models import Transfer
+from .selectors import Figures
+
+# --- DISCO, line ledger and transfers (helper "disco") ----------------------
+
+AMOUNT_ATTRS = {"th": {"class": "amount"}, "td": {"class": "amount"}, "tf": {"class": "amount"}}
+
+
+def person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "—"
+
+
+def signed_xpf(value: int) -> str:
+    """`+1 000 F CFP` / `-1 000 F CFP`: a movement, not a balance."""
+    return ("+" if value > 0 else "") + format_xpf(value)
+
+
+def amount_html(value) -> str:
+    """An amount, in red when negative."""
+    css = "text-danger fw-semibold" if value is not None and value < 0 else ""
+    return format_html('<span class="{}">{}</span>', css, format_xpf(value))
+
+
+def percent(value) -> str:
+    return "—" if value is None else f"{number_format(value, 1)}\u00a0%"
+
+
+def _lines_count_footer(table) -> str:
+    count = table.paginator.count if hasattr(table, "paginator") else len(table.rows)
+    return ngettext("%(count)s line", "%(count)s lines", count) % {"count": count}
+
+
+class FigureColumn(tables.Column):
+    """One of a line's figures: right aligned, red when negative, a link to the ledger
+    entries behind it on the line page; its footer is the filtered set's total."""
+
+    def __init__(self, figure: str, **kwargs):
+        self.figure = figure
+        kwargs.setdefault("attrs", AMOUNT_ATTRS)
+        super().__init__(**kwargs)
+
+    def render(self, value, record):
+        css = "text-danger fw-semibold" if value < 0 else "link-body-emphasis"
+        return format_html(
+            '<a href="{}?figure={}" class="{}" hx-boost="false" data-figure="{}">{}</a>',
+            record.get_absolute_url(),
+            self.figure,
+            css,
+            self.figure,
+            format_xpf(value),
+        )
+
+    def render_footer(self, table):
+        return amount_html(getattr(table.totals, self.figure))
+
+
+class DiscoTable(BaseTable):
+    """Every line and its figures (selectors.line_availability); `totals`, the
+    selectors.Figures of the whole filtered set, fills the footer."""
+
+    year = tables.Column(verbose_name=_("Year"), accessor="fiscal_year__year")
+    code = tables.Column(
+        verbose_name=_("Code"),
+        order_by=("code", "fiscal_year__year"),
+        footer=lambda table: format_html("<strong>{}</strong>", _("Total")),
+    )
+    label = tables.Column(verbose_name=_("Label"), footer=_lines_count_footer)
+    section = tables.Column(verbose_name=_("Section"))
+    chapter = tables.Column(verbose_name=_("Chapter"), accessor="nature_account__chapter__code")
+    account = tables.Column(verbose_name=_("Account"), accessor="nature_account__number")
+    cost_centre = tables.Column(verbose_name=_("Cost centre"), accessor="cost_centre__code")
+    project = tables.Column(verbose_name=_("Project"), accessor="project__code")
+    opened = FigureColumn("opened", verbose_name=_("Opened credits"))
+    committed = FigureColumn("committed", verbose_name=_("Committed"))
+    liquidated = FigureColumn("liquidated", verbose_name=_("Liquidated"))
+    to_liquidate = FigureColumn(
+        "to_liquidate", verbose_name=_("To liquidate"), accessor="to_liquidate_amount"
+    )
+    available = FigureColumn("available", verbose_name=_("Available"), accessor="available_amount")
+    execution_rate = tables.Column(
+        verbose_name=_("Execution rate"),
+        attrs=AMOUNT_ATTRS,
+        footer=lambda table: percent(table.totals.execution_rate),
+    )
+
+    class Meta(BaseTable.Meta):
+        order_by = ("code",)
+        empty_text = _("No budget line matches these filters.")
+        attrs = {"class": "table table-sm table-hover align-middle small"}
+
+    def __init__(self, *args, totals: Figures | None = None, **kwargs):
+        self.totals = totals or Figures()
+        super().__init__(*args, **kwargs)
+
+    def render_code(self, value, record):
+        return format_html(
+            '<a href="{}" hx-boost="false" class="fw-semibold">{}</a>',
+            record.get_absolute_url(),
+            value,
+        )
+
+    def render_section(self, value, record):
+        return format_html(
+            '<span class="badge text-bg-light border" title="{}">{}</span>',
+            record.get_section_display(),
+            value,
+        )
+
+    def render_chapter(self, value, record):
+        return format_html('<span title="{}">{}</span>', record.nature_account.chapter.label, value)
+
+    def render_account(self, value, record):
+        return format_html('<span title="{}">{}</span>', record.nature_account.label, value)
+
+    def render_cost_centre(self, value, record):
+        return format_html('<span title="{}">{}</span>', record.cost_centre.label, value)
+
+    def render_project(self, value, record):
+        return format_html('<span title="{}">{}</span>', record.project.label, value)
+
+    def render_execution_rate(self, value):
+        return percent(value)
+
+
+class LineLedgerTable(BaseTable):
+    """A line's ledger entries; `documents` maps (type id, id) to the documents of the
+    page's entries, fetched once per type (selectors.documents_of)."""
+
+    created_at = tables.Column(verbose_name=_("Date"), order_by=("pk",))
+    kind = tables.Column(verbose_name=_("Movement"), orderable=False)
+    amount = tables.Column(verbose_name=_("Amount"), attrs=AMOUNT_ATTRS, orderable=False)
+    available_after = tables.Column(
+        verbose_name=_("Available after"), attrs=AMOUNT_ATTRS, orderable=False
+    )
+    user = tables.Column(verbose_name=_("By"), orderable=False)
+    document = tables.Column(verbose_name=_("Document"), accessor="document_id", orderable=False)
+    reason = tables.Column(verbose_name=_("Reason"), orderable=False, default="")
+
+    class Meta(BaseTable.Meta):
+        order_by = ("-created_at",)
+        empty_text = _("No ledger entry.")
+        row_attrs = {"data-kind": lambda record: record.kind}
+
+    def __init__(self, *args, **kwargs):
+        self.documents: dict = {}
+        super().__init__(*args, **kwargs)
+
+    def render_created_at(self, value):
+        return date_format(localtime(value), "d/m/Y H:i")
+
+    def render_kind(self, record):
+        return record.get_kind_display()
+
+    def render_amount(self, value):
+        return signed_xpf(value)
+
+    def render_available_after(self, value):
+        return amount_html(value)
+
+    def render_user(self, value):
+        return person(value)
+
+    def render_document(self, record):
+        document = self.documents.get((record.document_type_id, record.document_id))
+        if document is None:
+            return f"{record.document_type.name} {record.document_id}"
+        return document_link(document)
+
+
+def document_link(document) -> str:
+    """The document's page when it has one, else its name."""
+    try:
+        url = document.get_absolute_url()
+    except (AttributeError, NoReverseMatch):
+        return str(document)
+    return format_html('<a href="{}" hx-boost="false">{}</a>', url, document)
+
+
+class TransferTable(BaseTable):
+    number = tables.Column(verbose_name=_("Transfer"), accessor="pk", order_by=("pk",))
+    requested_at = tables.Column(verbose_name=_("Requested at"))
+    source = tables.Column(verbose_name=_("From"), order_by=("source__code",))
+    target = tables.Column(verbose_name=_("To"), order_by=("target__code",))
+    amount = tables.Column(verbose_name=_("Amount"), attrs=AMOUNT_ATTRS)
+    state = tables.Column(verbose_name=_("State"))
+    requested_by = tables.Column(verbose_name=_("Requested by"), orderable=False)
+    decided_by = tables.Column(verbose_name=_("Decided by"), orderable=False, default="—")
+
+    class Meta(BaseTable.Meta):
+        order_by = ("-requested_at",)
+        empty_text = _("No transfer matches these filters.")
+
+    def render_number(self, record):
+        return format_html(
+            '<a href="{}" hx-boost="false" class="fw-semibold">{}</a>',
+            record.get_absolute_url(),
+            record,
+        )
+
+    def render_requested_at(self, value):
+        return date_format(localtime(value), "d/m/Y H:i")
+
+    def render_source(self, value):
+        return format_html('<span title="{}">{}</span>', value.label, value.code)
+
+    def render_target(self, value):
+        return format_html('<span title="{}">{}</span>', value.label, value.code)
+
+    def render_amount(self, value):
+        return format_xpf(value)
+
+    def render_state(self, record):
+        return transfer_state_badge(record)
+
+    def render_requested_by(self, value):
+        return person(value)
+
+    def render_decided_by(self, value):
+        return person(value)
+
+
+TRANSFER_STATE_COLOURS = {
+    Transfer.State.REQUESTED: "text-bg-warning",
+    Transfer.State.APPROVED: "text-bg-success",
+    Transfer.State.REJECTED: "text-bg-danger",
+    Transfer.State.CANCELLED: "text-bg-secondary",
+}
+
+
+def transfer_state_badge(transfer) -> str:
+    return format_html(
+        '<span class="badge {}" data-state="{}">{}</span>',
+        TRANSFER_STATE_COLOURS.get(transfer.state, "text-bg-light"),
+        transfer.state,
+        transfer.get_state_display(),
+    )

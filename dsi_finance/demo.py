@@ -1,4 +1,4 @@
-"""The demo organisation: one user per role (later issues add budgets and activity)."""
+"""The demo organisation: one user per role, then the demo budget (budgets.demo)."""
 
 from dataclasses import dataclass
 
@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .roles import Role, sync_role_groups
+from budgets import demo as budgets_demo
+
+from .roles import Role, perm, sync_role_groups
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,36 @@ def seed_demo_users(*, password: str | None = None) -> SeedResult:
             result.existing.append(demo.username)
         user.groups.add(Group.objects.get(name=demo.role))
     return result
+
+
+# The demo budget is prepared by the section head and voted by the IT director.
+BUDGET_ACTORS = {
+    "chef": ("prepare_budget", "request_transfer", "run_closing"),
+    "directeur": ("submit_budget", "approve_transfer"),
+}
+
+
+def demo_budget_actors() -> tuple | None:
+    """(chef, directeur) when both exist, are active and still hold what the budget needs."""
+    users = {
+        user.username: user
+        for user in get_user_model().objects.filter(username__in=BUDGET_ACTORS, is_active=True)
+    }
+    for username, capabilities in BUDGET_ACTORS.items():
+        user = users.get(username)
+        if user is None or not all(user.has_perm(perm(c)) for c in capabilities):
+            return None
+    return users["chef"], users["directeur"]
+
+
+def seed_demo_budget(*, today=None) -> budgets_demo.BudgetSeedResult | None:
+    """The demo budget through the budget services, with chef and directeur as actors.
+
+    None when the actors are missing (seed the users first); years that already
+    exist are left alone (see budgets.demo.seed_demo_budget).
+    """
+    actors = demo_budget_actors()
+    if actors is None:
+        return None
+    preparer, director = actors
+    return budgets_demo.seed_demo_budget(preparer=preparer, director=director, today=today)

@@ -1,3 +1,225 @@
 """Transfers (virements): list, request form with both lines' availability, approval."""
 
-urlpatterns = []
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, FormView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from dsi_finance.money import format_xpf
+from dsi_finance.roles import perm
+from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
+
+from .. import selectors, services
+from ..filters import TransferFilter
+from ..forms import TransferDecisionForm, TransferForm
+from ..models import LedgerEntry, Transfer
+from ..tables import TransferTable
+from .disco import render_line_availability
+
+
+class TransferListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+    capability = "view_all"
+    template_name = "budgets/transfer_list.html"
+    table_class = TransferTable
+    filterset_class = TransferFilter
+
+    def get_queryset(self):
+        return selectors.transfers(actor=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_request"] = self.request.user.has_perm(perm("request_transfer"))
+        return context
+
+
+class TransferCreateView(CapabilityRequiredMixin, FormView):
+    """The request form. Whatever budgets.services.transfer_request refuses (same line, two
+    years, two sections, not enough available…) comes back as the form's error."""
+
+    capability = "request_transfer"
+    template_name = "budgets/transfer_form.html"
+    form_class = TransferForm
+
+    def get_initial(self):
+        # A link from a line's page proposes it as the source (?source=<pk>).
+        initial = super().get_initial()
+        source = self.request.GET.get("source", "")
+        if source.isdigit():
+            initial["source"] = int(source)
+        return initial
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        # The availability of the lines already chosen (a form sent back with an error).
+        for name in ("source", "target"):
+            context[f"{name}_line"] = _chosen_line(form, name)
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            transfer = services.transfer_request(
+                user=self.request.user,
+                source=data["source"],
+                target=data["target"],
+                amount=data["amount"],
+                reason=data["reason"],
+            )
+        except services.BudgetError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _(
+                "Transfer of %(amount)s from %(source)s to %(target)s requested: "
+                "it awaits the IT director's approval."
+            )
+            % {
+                "amount": format_xpf(transfer.amount),
+                "source": transfer.source.code,
+                "target": transfer.target.code,
+            },
+        )
+        return redirect(transfer)
+
+
+def _chosen_line(form, name: str):
+    """The line chosen in the form's field, with its figures, or None."""
+    value = form[name].value()
+    if value in (None, ""):
+        return None
+    try:
+        return form.fields[name].queryset.filter(pk=int(value)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+class TransferLineAvailabilityView(CapabilityRequiredMixin, View):
+    """htmx: the transfer form's select asks for its chosen line's availability
+    (?source=<pk> or ?target=<pk>) and shows the line-availability fragment."""
+
+    capability = "request_transfer"
+
+    def get(self, request):
+        form = TransferForm(data=request.GET)
+        line = _chosen_line(form, "source") or _chosen_line(form, "target")
+        return render_line_availability(request, line)
+
+
+class TransferDetailView(CapabilityRequiredMixin, DetailView):
+    capability = "view_all"
+    template_name = "budgets/transfer_detail.html"
+    context_object_name = "transfer"
+
+    def get_queryset(self):
+        return selectors.transfers(actor=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        transfer = self.object
+        lines = selectors.line_availability(actor=self.request.user).in_bulk(
+            [transfer.source_id, transfer.target_id]
+        )
+        context["source_line"] = lines[transfer.source_id]
+        context["target_line"] = lines[transfer.target_id]
+        context["entries"] = (
+            LedgerEntry.objects.filter(
+                document_type=ContentType.objects.get_for_model(Transfer),
+                document_id=transfer.pk,
+            )
+            .select_related("budget_line", "user")
+            .order_by("pk")
+        )
+        user = self.request.user
+        pending = transfer.state == Transfer.State.REQUESTED
+        context["may_decide"] = pending and user.has_perm(perm("approve_transfer"))
+        context["may_cancel"] = pending and user.has_perm(perm("request_transfer"))
+        context["decision_form"] = TransferDecisionForm()
+        return context
+
+
+class TransferActionView(CapabilityRequiredMixin, View):
+    """POST only: call the service on the transfer; a refusal is a French error message
+    and changes nothing (the service runs in one transaction)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        transfer = get_object_or_404(selectors.transfers(actor=request.user), pk=pk)
+        form = TransferDecisionForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(transfer)
+        try:
+            transfer = self.act(transfer, form.cleaned_data["note"])
+        except services.BudgetError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect(transfer)
+        messages.success(request, self.success_message(transfer))
+        return redirect(transfer)
+
+    def act(self, transfer: Transfer, note: str) -> Transfer:
+        """Call the service; subclasses say which."""
+        raise NotImplementedError
+
+    def success_message(self, transfer: Transfer) -> str:
+        raise NotImplementedError
+
+
+class TransferApproveView(TransferActionView):
+    capability = "approve_transfer"
+
+    def act(self, transfer, note):
+        return services.transfer_approve(user=self.request.user, transfer=transfer, note=note)
+
+    def success_message(self, transfer):
+        return _("Transfer approved: %(amount)s moved from %(source)s to %(target)s.") % {
+            "amount": format_xpf(transfer.amount),
+            "source": transfer.source.code,
+            "target": transfer.target.code,
+        }
+
+
+class TransferRejectView(TransferActionView):
+    capability = "approve_transfer"
+
+    def act(self, transfer, note):
+        return services.transfer_reject(user=self.request.user, transfer=transfer, note=note)
+
+    def success_message(self, transfer):
+        return _("Transfer rejected.")
+
+
+class TransferCancelView(TransferActionView):
+    capability = "request_transfer"
+
+    def act(self, transfer, note):
+        return services.transfer_cancel(user=self.request.user, transfer=transfer)
+
+    def success_message(self, transfer):
+        return _("Transfer cancelled.")
+
+
+urlpatterns = [
+    path("virements/", TransferListView.as_view(), name="transfer-list"),
+    path("virements/nouveau/", TransferCreateView.as_view(), name="transfer-create"),
+    path(
+        "virements/disponible/",
+        TransferLineAvailabilityView.as_view(),
+        name="transfer-line-availability",
+    ),
+    path("virements/<int:pk>/", TransferDetailView.as_view(), name="transfer-detail"),
+    path("virements/<int:pk>/approuver/", TransferApproveView.as_view(), name="transfer-approve"),
+    path("virements/<int:pk>/rejeter/", TransferRejectView.as_view(), name="transfer-reject"),
+    path("virements/<int:pk>/annuler/", TransferCancelView.as_view(), name="transfer-cancel"),
+]
