@@ -36,7 +36,7 @@ FIGURE_NAMES = ("opened", "committed", "liquidated", "to_liquidate", "available"
 def disco_headers() -> list[tuple[str, int]]:
     """(French header, column width) of each column."""
     return [
-        (_("Year"), 8),
+        (_("Fiscal year"), 8),
         (_("Code"), 14),
         (_("Label"), 40),
         (_("Section"), 9),

@@ -8,14 +8,15 @@ totals cached on the line, which check_ledger proves equal to the ledger.
 """
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Case,
     Count,
     DecimalField,
-    ExpressionWrapper,
     F,
+    FloatField,
     Q,
     QuerySet,
     Sum,
@@ -23,7 +24,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Round
 
 from .models import (
     BudgetLine,
@@ -48,15 +49,17 @@ AXES = {
 
 
 def _rate(numerator: str, denominator: str):
-    """numerator / denominator in percent with one decimal; None when nothing is opened."""
+    """numerator / denominator in percent, rounded half up to one decimal (as
+    `Figures` does in Python, so that a line and a total never disagree); None
+    when nothing is opened."""
+    # Through a float, so that SQLite does not divide integers; PostgreSQL's round()
+    # then needs a numeric.
+    percent = Cast(
+        Cast(F(numerator), FloatField()) * Value(100.0) / F(denominator),
+        DecimalField(max_digits=30, decimal_places=6),
+    )
     return Case(
-        When(
-            **{f"{denominator}__gt": 0},
-            then=ExpressionWrapper(
-                F(numerator) * Value(1000) / F(denominator) / Value(10.0),
-                output_field=DecimalField(max_digits=12, decimal_places=1),
-            ),
-        ),
+        When(**{f"{denominator}__gt": 0}, then=Round(percent, 1)),
         default=None,
         output_field=DecimalField(max_digits=12, decimal_places=1),
     )
@@ -97,12 +100,19 @@ class Figures:
         return self.opened - self.committed
 
     @property
-    def execution_rate(self):
-        return round(self.liquidated * 100 / self.opened, 1) if self.opened > 0 else None
+    def execution_rate(self) -> Decimal | None:
+        return percent(self.liquidated, self.opened)
 
     @property
-    def commitment_rate(self):
-        return round(self.committed * 100 / self.opened, 1) if self.opened > 0 else None
+    def commitment_rate(self) -> Decimal | None:
+        return percent(self.committed, self.opened)
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """part / whole in percent, one decimal, half rounded up; None when whole is not positive."""
+    if whole <= 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def availability_totals(lines: QuerySet) -> Figures:

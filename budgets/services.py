@@ -608,19 +608,27 @@ def credits_commit(
         requested[getattr(line, "pk", line)] += validate_amount(amount)
     if not requested:
         raise BudgetError(_("Nothing to commit."))
-    probe = lock_lines(requested)
+    # Look the lines up before locking: at chapter-level control the whole chapter is
+    # locked in one go. Locking the requested lines first and their chapter next would
+    # take locks out of the global (id) order, and two commitments on one chapter would
+    # deadlock.
+    probe = BudgetLine.objects.select_related("fiscal_year", "nature_account").in_bulk(
+        list(requested)
+    )
     if len(probe) != len(requested):
         raise BudgetError(_("Unknown budget line."))
-    years = {line.fiscal_year for line in probe.values()}
-    if len(years) > 1:
+    if len({line.fiscal_year_id for line in probe.values()}) > 1:
         raise BudgetError(_("A document commits credits of one fiscal year only."))
-    (year,) = years
+    by_chapter = (
+        next(iter(probe.values())).fiscal_year.control_level == FiscalYear.ControlLevel.CHAPTER
+    )
+    lines = lock_lines(_chapter_lines(probe) if by_chapter else requested)
+    year = lines[next(iter(requested))].fiscal_year  # read with the locks: current settings
+    if year.control_level == FiscalYear.ControlLevel.CHAPTER and not by_chapter:
+        # The year switched to chapter control in between (rare): lock the rest of the chapter.
+        lines = lock_lines(_chapter_lines(lines))
     _require_year_state(year, FiscalYear.State.OPEN, action=_("a commitment"))
 
-    lines = probe
-    if year.control_level == FiscalYear.ControlLevel.CHAPTER:
-        # Lock the whole chapter, in the same global order (ids ascending).
-        lines = lock_lines(_chapter_lines(probe))
     short = _shortages(lines, requested, year.control_level)
     override_reason = (override_reason or "").strip()
     if short:

@@ -55,7 +55,8 @@ class FigureColumn(tables.Column):
     def render(self, value, record):
         css = "text-danger fw-semibold" if value < 0 else "link-body-emphasis"
         return format_html(
-            '<a href="{}?figure={}" class="{}" hx-boost="false" data-figure="{}">{}</a>',
+            '<a href="{}?figure={}" class="{} link-underline-opacity-0 link-underline-opacity-75-hover"'
+            ' hx-boost="false" data-figure="{}">{}</a>',
             record.get_absolute_url(),
             self.figure,
             css,
@@ -71,10 +72,13 @@ class DiscoTable(BaseTable):
     """Every line and its figures (selectors.line_availability); `totals`, the
     selectors.Figures of the whole filtered set, fills the footer."""
 
-    year = tables.Column(verbose_name=_("Year"), accessor="fiscal_year__year")
+    year = tables.Column(
+        verbose_name=_("Fiscal year"), accessor="fiscal_year__year", localize=False
+    )
     code = tables.Column(
         verbose_name=_("Code"),
         order_by=("code", "fiscal_year__year"),
+        attrs={"td": {"class": "text-nowrap"}},
         footer=lambda table: format_html("<strong>{}</strong>", _("Total")),
     )
     label = tables.Column(verbose_name=_("Label"), footer=_lines_count_footer)
@@ -112,11 +116,11 @@ class DiscoTable(BaseTable):
             value,
         )
 
-    def render_section(self, value, record):
+    def render_section(self, record):
         return format_html(
             '<span class="badge text-bg-light border" title="{}">{}</span>',
             record.get_section_display(),
-            value,
+            record.section,
         )
 
     def render_chapter(self, value, record):

@@ -125,8 +125,11 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 
+# An empty DATABASE_URL (set but blank, as compose files often leave it) means the default.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'dsi_finance.sqlite3'}")
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'dsi_finance.sqlite3'}"
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so the web process

@@ -47,7 +47,10 @@ class DiscoView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, Filte
         return selectors.line_availability(actor=self.request.user)
 
     def get_table_kwargs(self):
-        return {"totals": selectors.availability_totals(self.object_list)}
+        kwargs = {"totals": selectors.availability_totals(self.object_list)}
+        if self.filterset.is_valid() and self.filterset.form.cleaned_data.get("year"):
+            kwargs["exclude"] = ("year",)  # one year: the column would repeat it
+        return kwargs
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -327,11 +327,17 @@ class RevisionLineCreateView(CapabilityRequiredMixin, View):
                         justification=data["justification"],
                     )
             except ValidationError as error:
+                revision.refresh_from_db()
+                if revision.state != BudgetRevision.State.DRAFT:
+                    # Frozen meanwhile: the page has no form any more, say it on top.
+                    for message in _errors_of(error):
+                        messages.error(request, message)
+                    return redirect(revision)
                 form.add_error(None, _errors_of(error))
             else:
                 messages.success(
                     request,
-                    _("Line %(code)s created with %(amount)s in the %(revision)s.")
+                    _("Line %(code)s created with %(amount)s (%(revision)s).")
                     % {
                         "code": line.code,
                         "amount": format_xpf(data["amount"]),

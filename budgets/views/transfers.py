@@ -129,6 +129,9 @@ class TransferDetailView(CapabilityRequiredMixin, DetailView):
         )
         context["source_line"] = lines[transfer.source_id]
         context["target_line"] = lines[transfer.target_id]
+        # What approving would leave on each line, for the director to see before deciding.
+        context["source_after"] = lines[transfer.source_id].available_amount - transfer.amount
+        context["target_after"] = lines[transfer.target_id].available_amount + transfer.amount
         context["entries"] = (
             LedgerEntry.objects.filter(
                 document_type=ContentType.objects.get_for_model(Transfer),

@@ -204,6 +204,7 @@ def test_fiscal_years_list_each_year_with_its_settings_and_figures(chef, budget,
         "liquidated": 150_000,
         "to_liquidate": 750_000,
         "available": 2_600_000,
+        "commitment_rate": 25.7,
         "execution_rate": 4.3,
     }
     assert {f: by_year[2025][f] for f in FIGURES} == {
@@ -390,6 +391,12 @@ def test_lines_are_ordered_by_a_figure(chef, budget, as_user):
         "I-INFRA-01",
         "F-INFRA-01",
         "F-APPS-01",
+    ]
+    # Equal rates keep the order of the lines' creation.
+    assert codes(get_lines(client, year=2026, ordering="-execution_rate")) == [
+        "F-INFRA-01",
+        "F-APPS-01",
+        "I-INFRA-01",
     ]
 
 
@@ -595,6 +602,15 @@ def submit_url(revision) -> str:
     return reverse("api:revision-submit", args=[revision.pk])
 
 
+def revision_entries(revision):
+    """The ledger entries a revision's vote posted."""
+    return LedgerEntry.objects.filter(
+        document_type__app_label="budgets",
+        document_type__model="budgetrevision",
+        document_id=revision.pk,
+    )
+
+
 VOTE = {"vote_date": "2026-06-20", "vote_reference": "Délibération 2026-042"}
 
 
@@ -679,11 +695,7 @@ def test_only_the_director_submits_or_votes(role, cast, dm1, as_user):
     assert client.post(vote_url(dm1), VOTE, format="json").status_code == 403
     dm1.refresh_from_db()
     assert dm1.state == "submitted"
-    assert (
-        not LedgerEntry.objects.filter(document_id=dm1.pk, kind="open")
-        .filter(document_type__model="budgetrevision")
-        .exists()
-    )
+    assert not revision_entries(dm1).exists()
 
 
 def test_submit_and_vote_refuse_get(directeur, dm1, as_user):
@@ -737,6 +749,11 @@ def test_the_director_votes_a_submitted_revision_and_the_credits_open(
         2_200_000,
     )
     assert (lines["F-INFRA-01"]["opened"], lines["F-INFRA-01"]["available"]) == (900_000, 500_000)
+    posted = revision_entries(dm1).order_by("budget_line__code")
+    assert [(e.budget_line.code, e.kind, e.amount, e.user.username) for e in posted] == [
+        ("F-INFRA-01", "open", -100_000, "directeur"),
+        ("I-INFRA-01", "open", 200_000, "directeur"),
+    ]
     assert selectors.ledger_differences() == []
 
 
@@ -791,9 +808,7 @@ def test_a_vote_needs_its_date_and_its_reference(directeur, dm1, as_user):
     assert "La date n'a pas le bon format" in bad_date.json()["vote_date"][0]
     dm1.refresh_from_db()
     assert dm1.state == "submitted"
-    assert not LedgerEntry.objects.filter(
-        document_type__model="budgetrevision", document_id=dm1.pk
-    ).exists()
+    assert not revision_entries(dm1).exists()
 
 
 def test_a_draft_cannot_be_voted(directeur, dm1, as_user):

@@ -158,6 +158,9 @@ def test_the_api_root_lists_the_endpoints(controleur, api):
     response = api.get(reverse("api:api-root"))
     assert response.status_code == 200
     assert response.json() == {
+        "fiscal-years": "http://testserver/api/v1/fiscal-years/",
+        "budget-lines": "http://testserver/api/v1/budget-lines/",
+        "revisions": "http://testserver/api/v1/revisions/",
         "auth/token": "http://testserver/api/v1/auth/token/",
         "me": "http://testserver/api/v1/me/",
     }

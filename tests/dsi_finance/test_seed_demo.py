@@ -1,12 +1,17 @@
-"""seed_demo: one user per role, idempotent, refused outside DEBUG unless forced."""
+"""seed_demo: one user per role, then the demo budget; idempotent, refused outside DEBUG unless forced."""
 
 import io
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from dsi_finance.demo import DEMO_USERS
+from budgets.models import BudgetLine, BudgetRevision, FiscalYear, LedgerEntry, Transfer
+from dsi_finance.demo import DEMO_USERS, seed_demo_users
+from tests.factories import FiscalYearFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +30,15 @@ def seed(*args, **settings_overrides) -> str:
     return out.getvalue()
 
 
-def test_seed_demo_creates_one_user_per_role_with_the_documented_password(settings):
+@pytest.fixture
+def users_only(monkeypatch):
+    """For the tests about users alone: skip the budget, seconds of work the tests below check."""
+    monkeypatch.setattr(
+        "dsi_finance.management.commands.seed_demo.seed_demo_budget", lambda **kwargs: None
+    )
+
+
+def test_seed_demo_creates_one_user_per_role_with_the_documented_password(settings, users_only):
     settings.DEBUG = True
     seed()
     users = get_user_model().objects.filter(username__in=EXPECTED)
@@ -37,9 +50,17 @@ def test_seed_demo_creates_one_user_per_role_with_the_documented_password(settin
         assert user.is_active and not user.is_staff
 
 
+def budget_counts() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (FiscalYear, BudgetLine, BudgetRevision, Transfer, LedgerEntry)
+    )
+
+
 def test_seed_demo_twice_creates_nothing_twice(settings):
     settings.DEBUG = True
     seed()
+    budget = budget_counts()
     second = seed()
     User = get_user_model()
     assert User.objects.count() == len(DEMO_USERS)
@@ -47,9 +68,72 @@ def test_seed_demo_twice_creates_nothing_twice(settings):
         assert user.groups.count() == 1
     assert "Utilisateur créé" not in second
     assert "Utilisateur déjà présent : chef" in second
+    assert budget_counts() == budget
+    year = timezone.localdate().year
+    assert f"Exercice {year} déjà présent : laissé tel quel." in second
+    assert "Budget de démonstration créé" not in second
 
 
-def test_seed_demo_keeps_a_password_that_was_changed(settings):
+def test_seed_demo_loads_the_demo_budget_prepared_by_chef_and_voted_by_directeur(settings):
+    settings.DEBUG = True
+    output = seed()
+    year = timezone.localdate().year
+    assert f"Budget de démonstration créé (exercices {year - 2}, {year - 1}, {year})" in output
+    assert dict(FiscalYear.objects.values_list("year", "state")) == {
+        year - 2: "closed",
+        year - 1: "closed",
+        year: "open",
+    }
+    revisions = BudgetRevision.objects.all()
+    assert {(r.created_by.username, r.voted_by.username) for r in revisions} == {
+        ("chef", "directeur")
+    }
+    assert sorted(revisions.filter(fiscal_year__year=year).values_list("kind", flat=True)) == [
+        "BP",
+        "DM1",
+    ]
+    assert 140 <= BudgetLine.objects.filter(fiscal_year__year=year).count() <= 160
+
+
+def test_make_run_loads_users_and_budget_into_an_empty_database(settings):
+    settings.DEBUG = True
+    output = seed("--if-empty")
+    assert "Utilisateur créé : chef" in output
+    assert "Budget de démonstration créé" in output
+    assert FiscalYear.objects.count() == 3
+    call_command("check_ledger", stdout=io.StringIO())
+
+
+def test_seed_demo_if_empty_loads_the_budget_for_demo_users_seeded_before(settings):
+    settings.DEBUG = True
+    seed_demo_users()
+    output = seed("--if-empty")
+    assert "données de démonstration non chargées" in output
+    assert "Budget de démonstration créé" in output
+    assert FiscalYear.objects.filter(state="open").count() == 1
+
+
+def test_seed_demo_if_empty_leaves_existing_fiscal_years_alone(settings):
+    settings.DEBUG = True
+    seed_demo_users()
+    FiscalYearFactory(year=2031, state="preparation")
+    output = seed("--if-empty")
+    assert "Des exercices existent déjà : budget de démonstration non chargé." in output
+    assert list(FiscalYear.objects.values_list("year", flat=True)) == [2031]
+    assert not BudgetLine.objects.exists()
+
+
+def test_seed_demo_takes_the_current_year_in_noumea_not_in_utc(settings):
+    settings.DEBUG = True
+    # 31 December 2026 at 14:30 UTC is already 1 January 2027 in Noumea (UTC+11).
+    with time_machine.travel(datetime(2026, 12, 31, 14, 30, tzinfo=UTC), tick=False):
+        seed()
+    assert sorted(FiscalYear.objects.values_list("year", flat=True)) == [2025, 2026, 2027]
+    dm1 = BudgetRevision.objects.get(fiscal_year__year=2027, kind="DM1")
+    assert dm1.vote_date == datetime(2027, 1, 1).date()
+
+
+def test_seed_demo_keeps_a_password_that_was_changed(settings, users_only):
     settings.DEBUG = True
     seed()
     chef = get_user_model().objects.get(username="chef")
@@ -67,7 +151,7 @@ def test_seed_demo_refuses_to_run_with_debug_off(settings):
     assert not get_user_model().objects.exists()
 
 
-def test_seed_demo_runs_with_debug_off_when_forced(settings):
+def test_seed_demo_runs_with_debug_off_when_forced(settings, users_only):
     settings.DEBUG = False
     seed("--force")
     assert get_user_model().objects.filter(username__in=EXPECTED).count() == 5
@@ -78,3 +162,5 @@ def test_seed_demo_if_empty_leaves_a_used_database_alone(settings, chef):
     output = seed("--if-empty")
     assert "non chargées" in output
     assert not get_user_model().objects.filter(username="directeur").exists()
+    assert "Budget de démonstration non chargé : il faut les utilisateurs chef" in output
+    assert not FiscalYear.objects.exists()

@@ -75,6 +75,12 @@ def test_the_embedded_default_is_sqlite_under_var(tmp_path):
     assert name == str(tmp_path / "dsi_finance.sqlite3")
 
 
+def test_an_empty_database_url_means_the_embedded_default(tmp_path):
+    env = {**PRODUCTION, "DATABASE_URL": ""}
+    engine = python_settings("settings.DATABASES['default']['ENGINE']", env, tmp_path)
+    assert engine == "django.db.backends.sqlite3"
+
+
 def test_database_url_switches_to_postgresql(tmp_path):
     env = {**PRODUCTION, "DATABASE_URL": "postgres://dsi:secret@db.example:5433/finances"}
     engine = python_settings("settings.DATABASES['default']['ENGINE']", env, tmp_path)

@@ -1,0 +1,446 @@
+"""Any sequence of budget operations keeps the ledger and its cached totals in step.
+
+A Hypothesis state machine plays random sequences of the real services on one
+fiscal year (its control level and mode drawn too): the BP vote, DM1 and DM2
+votes, commitments by the section head or the IT director with or without a
+reason, releases, liquidations and their reversal, transfers requested then
+approved (or refused because the source has been spent meanwhile), and bad
+input. A plain Python model keeps the totals it expects; after every step the
+database must agree with it, and with itself:
+
+- available = opened − committed and committed ≥ liquidated on every line;
+- the cached totals equal the sums of the ledger (ledger_differences() == []),
+  and each entry's available_after is its line's running balance;
+- a line goes below zero only through an override entry (line-level control);
+- an operation the rules refuse raises BudgetError and changes nothing.
+
+Each example runs in a savepoint rolled back at its end, so examples do not see
+each other's rows; runs on SQLite and on PostgreSQL.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from budgets import services
+from budgets.models import (
+    MAX_AMOUNT,
+    BudgetLine,
+    BudgetRevision,
+    FiscalYear,
+    LedgerEntry,
+    Transfer,
+)
+from budgets.selectors import (
+    availability_totals,
+    broken_balances,
+    ledger_differences,
+    line_availability,
+)
+from tests.factories import (
+    BudgetLineFactory,
+    ChapterFactory,
+    CostCentreFactory,
+    FiscalYearFactory,
+    NatureAccountFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# (chapter code, section) of each line: three lines share chapter 011, so that
+# chapter-level control has something to pool; the investment line cannot take
+# part in an operating transfer.
+LINE_CHAPTERS = [("011", "F"), ("011", "F"), ("011", "F"), ("65", "F"), ("21", "I")]
+LINE = st.integers(min_value=0, max_value=len(LINE_CHAPTERS) - 1)
+AMOUNT = st.integers(min_value=1, max_value=3_000)
+BAD_AMOUNTS = [0, -1, -500, MAX_AMOUNT + 1, 12.5, "100", True]
+
+
+@dataclass
+class Expected:
+    opened: int = 0
+    committed: int = 0
+    liquidated: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.opened - self.committed
+
+    @property
+    def to_liquidate(self) -> int:
+        return self.committed - self.liquidated
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    transfers = Bundle("transfers")
+
+    def __init__(self, *, chef, directeur):
+        super().__init__()
+        self.chef, self.directeur = chef, directeur
+        self.users = {"chef": chef, "directeur": directeur}
+        # Every example in its own savepoint, rolled back by teardown().
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self.year = None
+        self.lines: list[BudgetLine] = []
+        self.expected: dict[int, Expected] = {}
+        self.entries = 0
+        self.overridden: set[int] = set()
+        self.amendments = 0
+
+    def teardown(self):
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    # --- helpers -------------------------------------------------------------
+
+    def line(self, index: int) -> BudgetLine:
+        return self.lines[index]
+
+    def chapter_of(self, pk: int) -> str:
+        return LINE_CHAPTERS[[line.pk for line in self.lines].index(pk)][0]
+
+    def snapshot(self) -> tuple:
+        rows = BudgetLine.objects.filter(fiscal_year=self.year).order_by("pk")
+        return (
+            list(rows.values_list("opened", "committed", "liquidated")),
+            LedgerEntry.objects.count(),
+        )
+
+    def refused(self, call, error=services.BudgetError):
+        """The call raises `error` (a BudgetError) and changes nothing."""
+        before = self.snapshot()
+        with pytest.raises(error) as raised:
+            call()
+        assert isinstance(raised.value, services.BudgetError)
+        assert raised.value.messages and all(raised.value.messages)
+        assert self.snapshot() == before
+        return raised.value
+
+    def vote(self, kind: str, changes: dict[int, int]) -> None:
+        """Prepare (chef), submit and vote (directeur) a revision through the services."""
+        revision = BudgetRevision.objects.filter(fiscal_year=self.year, kind=kind).first()
+        if revision is None:
+            revision = services.revision_create(user=self.chef, fiscal_year=self.year, kind=kind)
+        for item in list(revision.items.select_related("budget_line")):
+            services.revision_item_remove(
+                user=self.chef, revision=revision, budget_line=item.budget_line
+            )
+        for pk, amount in changes.items():
+            services.revision_item_set(
+                user=self.chef,
+                revision=revision,
+                budget_line=BudgetLine.objects.get(pk=pk),
+                amount=amount,
+                justification="Ajustement",
+            )
+        services.revision_submit(user=self.directeur, revision=revision)
+        services.revision_vote(
+            user=self.directeur,
+            revision=revision,
+            vote_date=datetime.date(self.year.year, 6, 30),
+            vote_reference=f"Délibération {kind}",
+        )
+
+    def shortages(self, wanted: dict[int, int]) -> dict[int, tuple[int, int]]:
+        """The requested lines that lack credits, with the (requested, available) the
+        error must quote: the line's at line level, the chapter's at chapter level."""
+        if self.year.control_level == FiscalYear.ControlLevel.LINE:
+            return {
+                pk: (amount, self.expected[pk].available)
+                for pk, amount in wanted.items()
+                if amount > self.expected[pk].available
+            }
+        by_chapter = defaultdict(list)
+        for line in self.lines:
+            by_chapter[self.chapter_of(line.pk)].append(line.pk)
+        short = {}
+        for ids in by_chapter.values():
+            asked = sum(wanted.get(pk, 0) for pk in ids)
+            room = sum(self.expected[pk].available for pk in ids)
+            if asked > room:
+                short |= {pk: (asked, room) for pk in ids if pk in wanted}
+        return short
+
+    # --- the year and its votes ----------------------------------------------
+
+    @initialize(
+        level=st.sampled_from(FiscalYear.ControlLevel.values),
+        mode=st.sampled_from(FiscalYear.ControlMode.values),
+        credits=st.lists(
+            st.integers(min_value=1, max_value=5_000) | st.none(),
+            min_size=len(LINE_CHAPTERS),
+            max_size=len(LINE_CHAPTERS),
+        ),
+    )
+    def vote_the_initial_budget(self, level, mode, credits):
+        self.year = FiscalYearFactory(year=2026, control_level=level, control_mode=mode)
+        centre = CostCentreFactory()
+        for index, (chapter, section) in enumerate(LINE_CHAPTERS):
+            account = NatureAccountFactory(
+                chapter=ChapterFactory(code=chapter, label=f"Chapitre {chapter}", section=section)
+            )
+            line = BudgetLineFactory(
+                fiscal_year=self.year,
+                nature_account=account,
+                cost_centre=centre,
+                code=f"P{index}",
+            )
+            self.lines.append(line)
+            self.expected[line.pk] = Expected()
+        bp = {line.pk: c for line, c in zip(self.lines, credits, strict=True) if c is not None}
+        if not bp:
+            bp = {self.lines[0].pk: 1_000}
+        self.vote(BudgetRevision.Kind.BP, bp)
+        for pk, amount in bp.items():
+            self.expected[pk].opened += amount
+        self.entries += len(bp)
+
+    @precondition(lambda self: self.amendments < 2)
+    @rule(
+        changes=st.dictionaries(
+            LINE, st.integers(min_value=-3_000, max_value=3_000).filter(bool), min_size=1
+        )
+    )
+    def vote_an_amending_decision(self, changes):
+        kind = BudgetRevision.SEQUENCE[self.amendments + 1]
+        changes = {self.line(i).pk: amount for i, amount in changes.items()}
+        too_deep = [
+            pk
+            for pk, change in changes.items()
+            if change < 0 and self.expected[pk].opened + change < self.expected[pk].committed
+        ]
+        if too_deep:
+            error = self.refused(lambda: self.vote(kind, changes))
+            assert len(error.messages) == len(too_deep)
+            for pk in too_deep:
+                assert any(BudgetLine.objects.get(pk=pk).code in m for m in error.messages)
+            assert (
+                BudgetRevision.objects.get(fiscal_year=self.year, kind=kind).state
+                == BudgetRevision.State.DRAFT
+            )
+            return
+        self.vote(kind, changes)
+        for pk, change in changes.items():
+            self.expected[pk].opened += change
+        self.entries += len(changes)
+        self.amendments += 1
+
+    # --- credits ---------------------------------------------------------------
+
+    @rule(
+        wanted=st.dictionaries(LINE, AMOUNT, min_size=1, max_size=3),
+        who=st.sampled_from(["chef", "directeur"]),
+        reason=st.sampled_from(["", "Marché urgent"]),
+    )
+    def commit(self, wanted, who, reason):
+        wanted = {self.line(i).pk: amount for i, amount in wanted.items()}
+        short = self.shortages(wanted)
+        warn = self.year.control_mode == FiscalYear.ControlMode.WARN
+        may_override = warn or who == "directeur"
+        call = lambda: services.credits_commit(  # noqa: E731
+            user=self.users[who], document=self.year, amounts=wanted, override_reason=reason
+        )
+        if short and not (reason and may_override):
+            error = self.refused(call, services.CreditsShortError)
+            assert error.code == "credits_short"
+            assert error.can_override is may_override
+            quoted = {(s.requested, s.available) for s in error.shortages}
+            assert quoted == set(short.values())
+            return
+        result = call()
+        assert sorted(e.budget_line_id for e in result.entries) == sorted(wanted)
+        for entry in result.entries:
+            assert entry.amount == wanted[entry.budget_line_id]
+            expected_kind = "override" if entry.budget_line_id in short else "commit"
+            assert entry.kind == expected_kind
+            assert entry.reason == (reason if short else "")
+            assert entry.user == self.users[who]
+        assert bool(result.overridden) == bool(short)
+        for pk, amount in wanted.items():
+            self.expected[pk].committed += amount
+        self.overridden |= set(short)
+        self.entries += len(wanted)
+
+    @rule(index=LINE, data=st.data())
+    def release(self, index, data):
+        line, exp = self.line(index), self.expected[self.line(index).pk]
+        amount = data.draw(st.integers(min_value=1, max_value=exp.to_liquidate + 50))
+        call = lambda: services.credits_release(  # noqa: E731
+            user=self.chef, document=self.year, line=line, amount=amount, reason="Marché soldé"
+        )
+        if amount > exp.to_liquidate:
+            self.refused(call)
+            return
+        entry = call()
+        assert (entry.kind, entry.amount) == ("release", -amount)
+        exp.committed -= amount
+        self.entries += 1
+
+    @rule(index=LINE, data=st.data())
+    def liquidate(self, index, data):
+        line, exp = self.line(index), self.expected[self.line(index).pk]
+        amount = data.draw(st.integers(min_value=1, max_value=exp.to_liquidate + 50))
+        call = lambda: services.credits_liquidate(  # noqa: E731
+            user=self.chef, document=self.year, line=line.pk, amount=amount
+        )
+        if amount > exp.to_liquidate:
+            self.refused(call)
+            return
+        entry = call()
+        assert (entry.kind, entry.amount) == ("liquidate", amount)
+        exp.liquidated += amount
+        self.entries += 1
+
+    @rule(index=LINE, data=st.data(), reason=st.sampled_from(["", "  ", "Facture annulée"]))
+    def unliquidate(self, index, data, reason):
+        line, exp = self.line(index), self.expected[self.line(index).pk]
+        amount = data.draw(st.integers(min_value=1, max_value=exp.liquidated + 50))
+        call = lambda: services.credits_unliquidate(  # noqa: E731
+            user=self.chef, document=self.year, line=line, amount=amount, reason=reason
+        )
+        if amount > exp.liquidated or not reason.strip():
+            self.refused(call)
+            return
+        entry = call()
+        assert (entry.kind, entry.amount, entry.reason) == ("unliquidate", -amount, reason)
+        exp.liquidated -= amount
+        self.entries += 1
+
+    # --- transfers -------------------------------------------------------------
+
+    @rule(target=transfers, source=LINE, to=LINE, amount=AMOUNT)
+    def request_a_transfer(self, source, to, amount):
+        source, to = self.line(source), self.line(to)
+        call = lambda: services.transfer_request(  # noqa: E731
+            user=self.chef, source=source, target=to, amount=amount, reason="Réallocation"
+        )
+        source.refresh_from_db()
+        if (
+            source.pk == to.pk
+            or source.section != to.section
+            or amount > self.expected[source.pk].available
+        ):
+            transfers_before = Transfer.objects.count()
+            self.refused(call)
+            assert Transfer.objects.count() == transfers_before
+            return multiple()
+        transfer = call()
+        assert transfer.state == Transfer.State.REQUESTED
+        return transfer
+
+    @rule(transfer=consumes(transfers))
+    def approve_a_transfer(self, transfer):
+        call = lambda: services.transfer_approve(user=self.directeur, transfer=transfer)  # noqa: E731
+        if transfer.amount > self.expected[transfer.source_id].available:
+            # Spent meanwhile: the approval re-checks under the lock and refuses.
+            self.refused(call)
+            transfer.refresh_from_db()
+            assert transfer.state == Transfer.State.REQUESTED
+            return
+        call()
+        entries = LedgerEntry.objects.filter(document_id=transfer.pk, kind__startswith="transfer")
+        assert sorted(entries.values_list("budget_line_id", "amount")) == sorted(
+            [(transfer.source_id, -transfer.amount), (transfer.target_id, transfer.amount)]
+        )
+        self.expected[transfer.source_id].opened -= transfer.amount
+        self.expected[transfer.target_id].opened += transfer.amount
+        self.entries += 2
+
+    # --- bad input -------------------------------------------------------------
+
+    @rule(
+        operation=st.sampled_from(["commit", "release", "liquidate", "transfer"]),
+        index=LINE,
+        bad=st.sampled_from(BAD_AMOUNTS),
+    )
+    def refuse_a_bad_amount(self, operation, index, bad):
+        line = self.line(index)
+        other = self.line((index + 1) % 3)
+        calls = {
+            "commit": lambda: services.credits_commit(
+                user=self.directeur,
+                document=self.year,
+                amounts={line: bad},
+                override_reason="Forcé",
+            ),
+            "release": lambda: services.credits_release(
+                user=self.chef, document=self.year, line=line, amount=bad
+            ),
+            "liquidate": lambda: services.credits_liquidate(
+                user=self.chef, document=self.year, line=line, amount=bad
+            ),
+            "transfer": lambda: services.transfer_request(
+                user=self.chef, source=line, target=other, amount=bad, reason="Essai"
+            ),
+        }
+        error = self.refused(calls[operation])
+        assert error.code == "amount"
+
+    # --- invariants --------------------------------------------------------------
+
+    @invariant()
+    def the_database_agrees_with_the_model_and_with_its_ledger(self):
+        if self.year is None:
+            return
+        rows = {row.pk: row for row in line_availability(fiscal_year=self.year)}
+        assert set(rows) == set(self.expected)
+        for pk, exp in self.expected.items():
+            row = rows[pk]
+            assert (row.opened, row.committed, row.liquidated) == (
+                exp.opened,
+                exp.committed,
+                exp.liquidated,
+            )
+            assert row.available_amount == row.available == row.opened - row.committed
+            assert row.to_liquidate_amount == row.committed - row.liquidated
+            assert row.committed >= row.liquidated >= 0
+            if (
+                self.year.control_level == FiscalYear.ControlLevel.LINE
+                and pk not in self.overridden
+            ):
+                assert row.available >= 0, f"{row.code} below zero without an override"
+        if self.year.control_level == FiscalYear.ControlLevel.CHAPTER:
+            by_chapter = defaultdict(list)
+            for pk in self.expected:
+                by_chapter[self.chapter_of(pk)].append(pk)
+            for chapter, ids in by_chapter.items():
+                if not self.overridden & set(ids):
+                    room = sum(rows[pk].available for pk in ids)
+                    assert room >= 0, f"chapter {chapter} below zero without an override"
+        totals = availability_totals(BudgetLine.objects.filter(fiscal_year=self.year))
+        assert totals.opened == sum(e.opened for e in self.expected.values())
+        assert totals.available == totals.opened - totals.committed
+        assert LedgerEntry.objects.count() == self.entries
+        assert ledger_differences() == []
+        assert broken_balances() == []
+
+
+def test_any_sequence_of_budget_operations_keeps_the_ledger_and_the_totals_in_step(
+    chef, directeur
+):
+    run_state_machine_as_test(
+        lambda: LedgerMachine(chef=chef, directeur=directeur),
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
