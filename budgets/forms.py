@@ -216,6 +216,13 @@ class RevisionLineForm(forms.Form):
             field.widget.attrs.setdefault("class", css)
             field.widget.attrs.setdefault("id", f"new-line-{name}")
 
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
         if BudgetLine.objects.filter(

@@ -17,6 +17,7 @@ from django.db.models import (
     DecimalField,
     F,
     FloatField,
+    Min,
     Q,
     QuerySet,
     Sum,
@@ -223,8 +224,9 @@ def revision_editor_rows(*, actor=None, revision: BudgetRevision) -> list[Editor
     """Every line of the revision's year: opened credits before this revision (the sum of
     the earlier voted revisions and of the transfers), the proposed change, the new amount.
 
-    For a voted revision "before" excludes its own entries, so that the page reads the
-    same once frozen.
+    For a voted revision "before" is what the ledger held just before its vote (the
+    opened-credit entries posted before its own), so that the page reads the same once
+    frozen, whatever was voted or transferred after it.
     """
     items = {
         item.budget_line_id: item
@@ -237,24 +239,31 @@ def revision_editor_rows(*, actor=None, revision: BudgetRevision) -> list[Editor
         .select_related("nature_account__chapter", "cost_centre", "project")
         .order_by("section", "code")
     )
-    own = {}
+    before = None
     if revision.state == BudgetRevision.State.VOTED:
-        own = dict(
-            LedgerEntry.objects.filter(
-                document_type__app_label="budgets",
-                document_type__model="budgetrevision",
-                document_id=revision.pk,
+        first_entry = LedgerEntry.objects.filter(
+            document_type__app_label="budgets",
+            document_type__model="budgetrevision",
+            document_id=revision.pk,
+        ).aggregate(first=Min("pk"))["first"]
+        if first_entry is not None:
+            before = dict(
+                LedgerEntry.objects.filter(
+                    budget_line__fiscal_year_id=revision.fiscal_year_id,
+                    kind__in=FIGURE_KINDS["opened"],
+                    pk__lt=first_entry,
+                )
+                .order_by()
+                .values_list("budget_line_id")
+                .annotate(total=Sum("amount"))
             )
-            .values_list("budget_line_id")
-            .annotate(total=Sum("amount"))
-        )
     rows = []
     for line in lines:
         item = items.get(line.pk)
         rows.append(
             EditorRow(
                 line=line,
-                previous=line.opened - own.get(line.pk, 0),
+                previous=line.opened if before is None else before.get(line.pk, 0),
                 change=item.amount if item else None,
                 justification=item.justification if item else "",
             )

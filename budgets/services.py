@@ -8,7 +8,7 @@ same franc twice (DESIGN.md, rule 2).
 """
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -295,6 +295,40 @@ def _cuts_below_committed(revision: BudgetRevision, lines: Mapping[int, BudgetLi
     return problems
 
 
+def _chapter_cuts_below_committed(
+    revision: BudgetRevision, items: list[RevisionItem], lines: Mapping[int, BudgetLine]
+) -> list[str]:
+    """In a year controlled by chapter, a message for every chapter that the revision's
+    changes would leave with less credits than is committed on it (`lines`: the locked
+    lines of those chapters)."""
+    if revision.fiscal_year.control_level != FiscalYear.ControlLevel.CHAPTER:
+        return []
+    changes: dict[int, int] = defaultdict(int)
+    for item in items:
+        changes[lines[item.budget_line_id].nature_account.chapter_id] += item.amount
+    problems = []
+    for chapter_id, change in changes.items():
+        opened, committed = _chapter_figures(lines, chapter_id)
+        if change < 0 and opened + change < committed:
+            chapter = next(
+                line.nature_account.chapter
+                for line in lines.values()
+                if line.nature_account.chapter_id == chapter_id
+            )
+            problems.append(
+                _(
+                    "Chapter %(code)s: this decision would leave %(opened)s of credits, "
+                    "below the %(committed)s already committed."
+                )
+                % {
+                    "code": chapter.code,
+                    "opened": format_xpf(opened + change),
+                    "committed": format_xpf(committed),
+                }
+            )
+    return problems
+
+
 @transaction.atomic
 def revision_submit(*, user, revision: BudgetRevision) -> BudgetRevision:
     """Draft → submitted, by the IT director."""
@@ -374,8 +408,10 @@ def revision_vote(
         raise BudgetError(_("The vote needs its date and its reference."))
 
     items = list(revision.items.all())
-    lines = lock_lines(item.budget_line_id for item in items)
-    problems = _cuts_below_committed(revision, lines)
+    lines = _lock_controlled_lines(item.budget_line_id for item in items)
+    problems = _cuts_below_committed(revision, lines) + _chapter_cuts_below_committed(
+        revision, items, lines
+    )
     if problems:
         raise BudgetError(problems, code="below_committed")
     post_entries(
@@ -466,10 +502,12 @@ def _decide(transfer: Transfer) -> Transfer:
 
 @transaction.atomic
 def transfer_approve(*, user, transfer: Transfer, note: str = "") -> Transfer:
-    """Post the transfer: out of the source line, into the target line, under both locks."""
+    """Post the transfer: out of the source line, into the target line, under both locks
+    (and, in a year controlled by chapter, the locks of both chapters: credits leaving
+    a chapter must be free in the chapter too)."""
     require_capability(user, "approve_transfer")
     transfer = _decide(transfer)
-    lines = lock_lines([transfer.source_id, transfer.target_id])
+    lines = _lock_controlled_lines([transfer.source_id, transfer.target_id])
     source, target = lines[transfer.source_id], lines[transfer.target_id]
     _require_year_state(
         source.fiscal_year,
@@ -479,6 +517,22 @@ def transfer_approve(*, user, transfer: Transfer, note: str = "") -> Transfer:
     )
     if source.available < transfer.amount:
         raise _transfer_short(source, transfer.amount)
+    chapter = source.nature_account.chapter
+    if (
+        source.fiscal_year.control_level == FiscalYear.ControlLevel.CHAPTER
+        and chapter.pk != target.nature_account.chapter_id
+    ):
+        opened, committed = _chapter_figures(lines, chapter.pk)
+        if opened - committed < transfer.amount:
+            raise BudgetError(
+                _("Chapter %(code)s has %(available)s available: it cannot give %(amount)s.")
+                % {
+                    "code": chapter.code,
+                    "available": format_xpf(opened - committed),
+                    "amount": format_xpf(transfer.amount),
+                },
+                code="credits_short",
+            )
     post_entries(
         [
             (source, LedgerEntry.Kind.TRANSFER_OUT, -transfer.amount),
@@ -537,6 +591,34 @@ def _chapter_lines(lines: Mapping[int, BudgetLine]) -> list[int]:
             ).values_list("pk", flat=True)
         )
     return sorted(ids)
+
+
+def _lock_controlled_lines(line_ids: Iterable[int]) -> dict[int, BudgetLine]:
+    """Lock the lines whose credits an operation checks: the lines themselves or, in a
+    year controlled by chapter, every line of their chapters (their credits are pooled).
+
+    All in one lock_lines call, so in the global (id) order: locking the lines first
+    and their chapters next would let two operations on one chapter deadlock. Unknown
+    ids are left out of the result.
+    """
+    ids = sorted(set(line_ids))
+    probe = BudgetLine.objects.select_related("fiscal_year", "nature_account").in_bulk(ids)
+    pooled = any(
+        line.fiscal_year.control_level == FiscalYear.ControlLevel.CHAPTER for line in probe.values()
+    )
+    lines = lock_lines(_chapter_lines(probe) if pooled else ids)
+    if not pooled and any(
+        line.fiscal_year.control_level == FiscalYear.ControlLevel.CHAPTER for line in lines.values()
+    ):
+        # The year switched to chapter control in between (rare): lock the rest too.
+        lines = lock_lines(_chapter_lines(lines))
+    return lines
+
+
+def _chapter_figures(lines: Mapping[int, BudgetLine], chapter_id: int) -> tuple[int, int]:
+    """(opened, committed) of a chapter, summed over its lines among `lines`."""
+    members = [line for line in lines.values() if line.nature_account.chapter_id == chapter_id]
+    return sum(line.opened for line in members), sum(line.committed for line in members)
 
 
 def _shortages(
@@ -608,25 +690,13 @@ def credits_commit(
         requested[getattr(line, "pk", line)] += validate_amount(amount)
     if not requested:
         raise BudgetError(_("Nothing to commit."))
-    # Look the lines up before locking: at chapter-level control the whole chapter is
-    # locked in one go. Locking the requested lines first and their chapter next would
-    # take locks out of the global (id) order, and two commitments on one chapter would
-    # deadlock.
-    probe = BudgetLine.objects.select_related("fiscal_year", "nature_account").in_bulk(
-        list(requested)
-    )
-    if len(probe) != len(requested):
+    lines = _lock_controlled_lines(requested)
+    if any(pk not in lines for pk in requested):
         raise BudgetError(_("Unknown budget line."))
-    if len({line.fiscal_year_id for line in probe.values()}) > 1:
+    years = {lines[pk].fiscal_year for pk in requested}
+    if len(years) > 1:
         raise BudgetError(_("A document commits credits of one fiscal year only."))
-    by_chapter = (
-        next(iter(probe.values())).fiscal_year.control_level == FiscalYear.ControlLevel.CHAPTER
-    )
-    lines = lock_lines(_chapter_lines(probe) if by_chapter else requested)
-    year = lines[next(iter(requested))].fiscal_year  # read with the locks: current settings
-    if year.control_level == FiscalYear.ControlLevel.CHAPTER and not by_chapter:
-        # The year switched to chapter control in between (rare): lock the rest of the chapter.
-        lines = lock_lines(_chapter_lines(lines))
+    (year,) = years
     _require_year_state(year, FiscalYear.State.OPEN, action=_("a commitment"))
 
     short = _shortages(lines, requested, year.control_level)

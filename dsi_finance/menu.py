@@ -50,6 +50,17 @@ class VisibleSection:
 MENU: tuple[MenuSection, ...] = (
     MenuSection(_("Home"), (MenuItem(_("Home"), "home", "house"),)),
     MenuSection(
+        _("Budget"),
+        (
+            MenuItem(
+                _("Available amounts (DISCO)"), "budgets:disco", "speedometer2", "view_budget"
+            ),
+            MenuItem(_("BP and DM"), "budgets:revision-list", "journal-text", "view_all"),
+            MenuItem(_("Transfers"), "budgets:transfer-list", "arrow-left-right", "view_all"),
+            MenuItem(_("Fiscal years"), "budgets:fiscal-year-list", "calendar3", "view_budget"),
+        ),
+    ),
+    MenuSection(
         _("Organisation"),
         (MenuItem(_("People and roles"), "user-directory", "people", "view_all"),),
     ),

@@ -34,7 +34,7 @@ def main(paths: list[str]) -> None:
             entry.msgstr = value
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
-            entry.previous_msgid = None
+            entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
         filled += 1
     po.save()
     missing = [e.msgid for e in po if not e.translated() or "fuzzy" in e.flags]

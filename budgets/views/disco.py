@@ -17,7 +17,7 @@ from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import selectors
-from ..exports import disco_workbook
+from ..exports import XLSX_CONTENT_TYPE, disco_workbook
 from ..filters import DiscoFilter
 from ..models import FiscalYear, RevisionItem
 from ..tables import DiscoTable, LineLedgerTable
@@ -83,7 +83,7 @@ class DiscoExportView(CapabilityRequiredMixin, View):
             workbook,
             as_attachment=True,
             filename=filename,
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=XLSX_CONTENT_TYPE,
         )
 
 

@@ -103,7 +103,14 @@ def _pending(request, revision) -> dict | None:
 
 
 def _content(pending: dict) -> bytes:
-    return (_upload_dir() / f"{pending['token']}.xlsx").read_bytes()
+    try:
+        return (_upload_dir() / f"{pending['token']}.xlsx").read_bytes()
+    except FileNotFoundError:
+        # Confirmed meanwhile (a second click) or cleaned up: as if expired.
+        raise ImportFileError(
+            _("The file to import has changed or expired: check the preview again."),
+            code="expired",
+        ) from None
 
 
 def _forget(request, revision) -> None:
@@ -251,7 +258,14 @@ class RevisionImportConfirmView(_DraftImportMixin, View):
                 for message in error.messages:
                     messages.error(request, message)
                 return redirect(self.revision)
-            context = _preview_context(self.revision, pending, errors_from_confirm=error.messages)
+            try:
+                context = _preview_context(
+                    self.revision, pending, errors_from_confirm=error.messages
+                )
+            except ImportFileError as file_error:
+                for message in file_error.messages:
+                    messages.error(request, message)
+                return redirect("budgets:revision-import", pk=self.revision.pk)
             return render(request, "budgets/revision_import_preview.html", context)
         _forget(request, self.revision)
         messages.success(

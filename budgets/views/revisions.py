@@ -8,6 +8,8 @@ lines; `direction` submits, sends back and votes. Every write is one service
 call; a refused one is answered with the service's French message.
 """
 
+import secrets
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -138,6 +140,28 @@ def _cut_warnings(revision: BudgetRevision, rows) -> list[str]:
                     "committed": format_xpf(row.line.committed),
                 }
             )
+    if revision.fiscal_year.control_level == FiscalYear.ControlLevel.CHAPTER:
+        # Credits are pooled by chapter: the vote also checks each chapter's total.
+        chapters: dict[str, list[int]] = {}
+        for row in rows:
+            figures = chapters.setdefault(row.line.nature_account.chapter.code, [0, 0, 0])
+            figures[0] += row.previous
+            figures[1] += row.line.committed
+            figures[2] += row.change or 0
+        for code, (opened, committed, change) in sorted(chapters.items()):
+            if change < 0 and opened + change < committed:
+                # The same message as the vote's refusal (budgets.services).
+                warnings.append(
+                    _(
+                        "Chapter %(code)s: this decision would leave %(opened)s of credits, "
+                        "below the %(committed)s already committed."
+                    )
+                    % {
+                        "code": code,
+                        "opened": format_xpf(opened + change),
+                        "committed": format_xpf(committed),
+                    }
+                )
     return warnings
 
 
@@ -269,7 +293,9 @@ class RevisionItemSetView(CapabilityRequiredMixin, View):
 
     def _htmx_answer(self, request, revision, line, form, errors):
         revision.refresh_from_db()
-        context = editor_context(request, revision)
+        # Fresh ids for the swapped fields: htmx would otherwise copy the old fields'
+        # style attribute (a resized textarea) onto the new ones, which the CSP refuses.
+        context = editor_context(request, revision, id_suffix=f"-{secrets.token_hex(3)}")
         rows = [row for section in context["sections"] for row in section["rows"]]
         (row,) = [row for row in rows if row.line.pk == line.pk]
         if errors:
@@ -286,14 +312,16 @@ class RevisionItemSetView(CapabilityRequiredMixin, View):
         html = render_to_string(
             "budgets/partials/revision_row.html", {**context, "row": row}, request=request
         )
-        html += render_to_string(
-            "budgets/partials/revision_section_total.html",
-            {**context, "section": section, "oob": True},
-            request=request,
-        )
-        html += render_to_string(
-            "budgets/partials/revision_summary.html", {**context, "oob": True}, request=request
-        )
+        # Out-of-band parts each in a <template>: a <div> after a <tr> would otherwise be
+        # parsed as table content and land in the wrong place.
+        for name, extra in (
+            ("revision_section_total", {"section": section}),
+            ("revision_summary", {}),
+        ):
+            part = render_to_string(
+                f"budgets/partials/{name}.html", {**context, **extra, "oob": True}, request=request
+            )
+            html += f"<template>{part}</template>"
         return HttpResponse(html)
 
 
@@ -398,8 +426,8 @@ class RevisionActionView(CapabilityRequiredMixin, View):
         messages.success(
             request,
             ngettext(
-                "%(revision)s: vote recorded, %(count)d line opened for a total of %(total)s.",
-                "%(revision)s: vote recorded, %(count)d lines opened for a total of %(total)s.",
+                "%(revision)s: vote recorded, %(count)d line posted to the ledger, %(total)s in all.",
+                "%(revision)s: vote recorded, %(count)d lines posted to the ledger, %(total)s in all.",
                 posted["count"],
             )
             % {

@@ -330,7 +330,7 @@ def test_the_export_has_french_headers_integer_amounts_and_a_totals_row(chef, bu
         "Libellé",
         "Section",
         "Chapitre",
-        "Compte",
+        "Compte de nature",
         "Centre de coûts",
         "Projet",
         "Crédits ouverts",
@@ -338,7 +338,7 @@ def test_the_export_has_french_headers_integer_amounts_and_a_totals_row(chef, bu
         "Liquidé",
         "Reste à liquider",
         "Disponible",
-        "Taux d'exécution (%)",
+        "Taux d’exécution (%)",
     )
     assert sheet.freeze_panes == "A2"
     body, total = rows[1:-1], rows[-1]

@@ -150,3 +150,11 @@ def test_an_unknown_control_mode_changes_nothing(directeur, client_as):
 def test_actions_refuse_get(name, directeur, client_as):
     year = FiscalYearFactory(year=2026)
     assert client_as(directeur).get(reverse(f"budgets:{name}", args=[year.pk])).status_code == 405
+
+
+def test_the_page_offers_the_next_year_and_links_each_year_to_its_disco_page(chef, client_as):
+    FiscalYearFactory(year=2026)
+    page = client_as(chef).get(URL).content.decode()
+    assert 'name="year" value="2027"' in page
+    assert "Préparer l’exercice 2027" in page
+    assert f'href="{reverse("budgets:disco")}?year=2026"' in page

@@ -246,7 +246,11 @@ def test_the_editor_shows_every_line_with_previous_change_new_and_section_totals
         "change": -2_000_000,
         "new": 14_500_000,
     }
-    assert sections["I"]["totals"] == {"previous": 8_000_000, "change": 3_000_000, "new": 11_000_000}
+    assert sections["I"]["totals"] == {
+        "previous": 8_000_000,
+        "change": 3_000_000,
+        "new": 11_000_000,
+    }
     assert response.context["grand"] == {
         "previous": 24_500_000,
         "change": 1_000_000,
@@ -295,6 +299,22 @@ def test_the_editor_warns_of_each_dm_cut_below_what_is_committed(chef, budget, c
     assert "F-MAINT" in page_text(response).split('data-testid="warnings"')[1]
 
 
+def test_in_a_year_controlled_by_chapter_the_editor_warns_of_a_chapter_cut_too(
+    chef, budget, client_as
+):
+    budget.year.control_level = "chapter"
+    budget.year.save()
+    fund({budget.maint: 10_000_000, budget.tel: 2_000_000})
+    # By chapter, F-TEL may commit beyond its own credits: chapter 011 holds 12 000 000.
+    services.credits_commit(user=chef, document=budget.tel, amounts={budget.tel: 3_000_000})
+    services.credits_commit(user=chef, document=budget.maint, amounts={budget.maint: 8_000_000})
+    dm1 = draft(budget, "DM1", {budget.maint: -1_500_000})
+    (warning,) = client_as(chef).get(detail_url(dm1)).context["warnings"]
+    # F-MAINT keeps 8 500 000 for 8 000 000 committed, but the chapter falls below its 11 000 000.
+    assert "011" in warning and "F-MAINT" not in warning
+    assert xpf(10_500_000) in warning and xpf(11_000_000) in warning
+
+
 def test_a_voted_revision_reads_the_same_frozen_with_its_vote_and_ledger(chef, budget, client_as):
     bp = fund({budget.maint: 12_000_000, budget.postes: 8_000_000}, vote_reference="Délib. 14")
     response = client_as(chef).get(detail_url(bp))
@@ -330,8 +350,10 @@ def test_saving_a_row_with_htmx_answers_the_row_and_the_refreshed_totals(chef, b
     assert fragment.lstrip().startswith(f'<tr id="line-{budget.maint.pk}"')
     assert "<html" not in fragment
     assert 'value="12 000 000"' in fragment and "Enregistré" in fragment
-    assert 'id="section-total-F"' in fragment and 'hx-swap-oob="true"' in fragment
-    assert 'id="revision-summary"' in fragment
+    # The out-of-band parts come each in a <template>, so that a <div> after a <tr> parses.
+    assert '<template><tr id="section-total-F"' in fragment
+    assert '<template><div id="revision-summary"' in fragment
+    assert fragment.count('hx-swap-oob="true"') == 2
     assert xpf(16_500_000) in fragment  # the operating section and the grand total
 
 
@@ -399,7 +421,7 @@ def test_a_zero_dm_change_is_refused(chef, budget, client_as):
     response = client_as(chef).post(
         item_url(dm1, budget.maint), {"amount": "0"}, headers=HTMX, follow=True
     )
-    assert "La variation ne peut pas être nul" in page_text(response)
+    assert "Le montant de la variation ne peut pas être nul" in page_text(response)
     assert items_of(dm1) == {}
 
 
@@ -422,9 +444,7 @@ def test_a_bad_amount_without_htmx_comes_back_as_a_message(chef, budget, client_
 
 def test_editing_a_voted_revision_is_refused_and_changes_nothing(chef, budget, client_as):
     bp = fund({budget.maint: 12_000_000})
-    response = client_as(chef).post(
-        item_url(bp, budget.maint), {"amount": "1"}, headers=HTMX
-    )
+    response = client_as(chef).post(item_url(bp, budget.maint), {"amount": "1"}, headers=HTMX)
     errors = page_text(response).split('data-testid="row-errors"')[1]
     assert "BP 2026" in errors and "« voté »" in errors and "ne peut plus être modifiée" in errors
     assert items_of(bp) == {"F-MAINT": (12_000_000, "")}
@@ -493,9 +513,7 @@ def test_the_section_head_adds_a_new_line_with_its_amount(chef, budget, client_a
     assert line.opened == 0  # credits open only at the vote
     assert items_of(bp)["F-CLOUD"] == (3_600_000, "Migration de la messagerie")
     assert response.redirect_chain[-1][0] == detail_url(bp) + f"#line-{line.pk}"
-    assert messages_of(response) == [
-        f"Ligne F-CLOUD créée avec {xpf(3_600_000)} (BP 2026)."
-    ]
+    assert messages_of(response) == [f"Ligne F-CLOUD créée avec {xpf(3_600_000)} (BP 2026)."]
 
 
 @pytest.mark.parametrize(
@@ -593,7 +611,7 @@ def test_the_full_life_of_a_bp_then_a_dm1_with_figures(chef, directeur, budget, 
         "Délibération n° 2026-014",
     )
     assert messages_of(response) == [
-        f"BP 2026 : vote enregistré, 2 lignes ouvertes pour un total de {xpf(16_500_000)}."
+        f"BP 2026 : vote enregistré, 2 lignes passées au grand livre, {xpf(16_500_000)} au total."
     ]
     budget.maint.refresh_from_db()
     budget.tel.refresh_from_db()
@@ -609,7 +627,11 @@ def test_the_full_life_of_a_bp_then_a_dm1_with_figures(chef, directeur, budget, 
     client.post(action("vote", dm1), {**VOTE, "vote_date": "2026-06-30"})
     dm1.refresh_from_db()
     assert dm1.state == "voted"
-    for line, expected in ((budget.maint, 10_000_000), (budget.tel, 4_500_000), (budget.postes, 3_000_000)):
+    for line, expected in (
+        (budget.maint, 10_000_000),
+        (budget.tel, 4_500_000),
+        (budget.postes, 3_000_000),
+    ):
         line.refresh_from_db()
         assert line.opened == expected  # previous + change
     dm_entries = LedgerEntry.objects.filter(
@@ -742,3 +764,39 @@ def test_the_editor_costs_the_same_queries_for_4_or_40_lines(
     with django_assert_max_num_queries(25):
         response = client.get(detail_url(bp))
     assert response.context["item_count"] == 37
+
+
+def test_a_voted_bp_still_reads_as_voted_after_a_dm1_and_a_transfer(
+    chef, directeur, budget, client_as
+):
+    bp = fund({budget.maint: 12_000_000, budget.tel: 4_500_000})
+    fund({budget.maint: -2_000_000, budget.postes: 3_000_000}, kind="DM1")
+    transfer = services.transfer_request(
+        user=chef, source=budget.tel, target=budget.maint, amount=500_000, reason="Ajustement"
+    )
+    services.transfer_approve(user=directeur, transfer=transfer)
+    rows = {
+        row.line.code: row
+        for section in client_as(chef).get(detail_url(bp)).context["sections"]
+        for row in section["rows"]
+    }
+    # What the BP page shows does not move with what came after its vote.
+    assert [(rows[c].previous, rows[c].change, rows[c].new_amount) for c in rows] == [
+        (0, 12_000_000, 12_000_000),
+        (0, 4_500_000, 4_500_000),
+        (0, None, 0),
+        (0, None, 0),
+    ]
+    dm1_rows = {
+        row.line.code: row
+        for section in client_as(chef)
+        .get(detail_url(BudgetRevision.objects.get(kind="DM1")))
+        .context["sections"]
+        for row in section["rows"]
+    }
+    assert (dm1_rows["F-MAINT"].previous, dm1_rows["F-MAINT"].new_amount) == (
+        12_000_000,
+        10_000_000,
+    )
+    budget.maint.refresh_from_db()
+    assert budget.maint.opened == 10_500_000  # the transfer came after both votes

@@ -153,7 +153,7 @@ def test_the_export_neutralises_text_that_a_spreadsheet_would_run(budget, chef):
         justification='=HYPERLINK("http://example.com")',
     )
     ((*_, justification),) = sheet_values(revision_workbook(bp))[1:]
-    assert justification == "'=HYPERLINK(\"http://example.com\")"
+    assert justification == '\'=HYPERLINK("http://example.com")'
     cell = load_workbook(BytesIO(revision_workbook(bp))).worksheets[0]["H2"]
     assert cell.data_type == "s"  # text, never a formula
 
@@ -220,7 +220,9 @@ def test_the_header_may_be_in_english_or_without_accents():
     rows = read_revision_sheet(workbook_bytes([["A", "", "F", "6156", "X", "", 1, ""]], english))
     assert [row.code for row in rows] == ["A"]
     plain = [header.replace("é", "e").replace("û", "u").upper() for header in HEADER]
-    assert len(read_revision_sheet(workbook_bytes([["A", "", "", "1", "X", "", 1, ""]], plain))) == 1
+    assert (
+        len(read_revision_sheet(workbook_bytes([["A", "", "", "1", "X", "", 1, ""]], plain))) == 1
+    )
 
 
 def test_rows_keep_their_sheet_numbers_and_blank_rows_are_skipped():
@@ -283,8 +285,8 @@ def test_every_error_of_every_row_is_reported_with_its_row_number(budget):
             # 4 and 5: the same code twice
             ["F-TEL", "", "F", "6262", "INFRA", "", 1000, ""],
             ["F-TEL", "", "F", "6262", "APPLI", "", 2000, ""],
-            # 6: an existing line with another account and cost centre; empty amount
-            ["I-POSTES", "", "I", "6156", "INFRA", "", None, ""],
+            # 6: an existing line with another account, cost centre and project; empty amount
+            ["I-POSTES", "", "", "6262", "INFRA", "PRJ-ERP", None, ""],
             # 7: new line without label; zero change
             ["F-NEW3", "", "F", "6156", "APPLI", "PRJ-ERP", 0, ""],
             # 8: a cut below what is committed
@@ -295,7 +297,7 @@ def test_every_error_of_every_row_is_reported_with_its_row_number(budget):
             ["I-NEW5", "Serveurs", "I", "2183", "INFRA", "", 100, ""],
             ["I-NEW6", "Serveurs bis", "I", "2183", "INFRA", "", 100, ""],
             # 12: a new line taking the axes of an existing one; a new line starting with a cut
-            ["F-NEW7", "Doublon", "F", "6156", "INFRA", "", -5, ""],
+            ["I-NEW7", "Doublon", "I", "2183", "APPLI", "", -5, ""],
         ],
     )
     assert not result.ok
@@ -304,42 +306,42 @@ def test_every_error_of_every_row_is_reported_with_its_row_number(budget):
         "Compte de nature 9999 inconnu.",
         "Centre de coûts NOPE inconnu.",
         "Projet PRJ-X inconnu.",
-        "La variation n’est pas un nombre : « beaucoup ».",
+        "Le montant de la variation n’est pas un nombre : « beaucoup ».",
     ]
     assert errors[3] == [
         "La section I ne correspond pas au compte 6262, dont le chapitre 011 relève de la "
         "section Fonctionnement (OPEX).",
-        "La variation doit être un nombre entier de francs.",
+        "Le montant de la variation doit être un nombre entier de francs.",
     ]
-    assert errors[4] == [
-        "Le code de ligne F-TEL figure sur plusieurs lignes du fichier : 4, 5."
-    ]
+    assert errors[4] == ["Le code de ligne F-TEL figure sur plusieurs lignes du fichier : 4, 5."]
     assert errors[5] == [
         "Le code de ligne F-TEL figure sur plusieurs lignes du fichier : 4, 5.",
         "La ligne F-TEL existe avec le centre de coûts INFRA, pas APPLI.",
     ]
     assert errors[6] == [
-        "La ligne I-POSTES existe avec le compte 2183, pas 6156.",
+        "La ligne I-POSTES existe avec le compte 2183, pas 6262.",
         "La ligne I-POSTES existe avec le centre de coûts APPLI, pas INFRA.",
-        "La variation manque.",
+        "La ligne I-POSTES existe avec le projet (aucun), pas PRJ-ERP.",
+        "Le montant de la variation manque.",
     ]
     assert errors[7][0] == "Le libellé manque : F-NEW3 est une nouvelle ligne."
-    assert errors[7][1].startswith("La variation ne peut pas être nul")
+    assert errors[7][1].startswith("Le montant de la variation ne peut pas être nul")
     assert errors[8] == [
         f"Ligne F-MAINT : réduire de {xpf(4_000_000)} laisserait {xpf(6_000_000)} de crédits "
         f"ouverts, moins que les {xpf(7_000_000)} déjà engagés."
     ]
     assert errors[9] == [
-        "La section doit être F (fonctionnement) ou I (investissement), pas « X »."
-    ] + [f"La variation dépasse {xpf(10**12)} : vérifiez le chiffre."]
+        "La section doit être F (fonctionnement) ou I (investissement), pas « X ».",
+        f"Le montant de la variation dépasse {xpf(10**12)} : vérifiez le chiffre.",
+    ]
     same_axes = (
         "Le même compte, centre de coûts et projet figurent sur plusieurs lignes du fichier : "
         "10, 11."
     )
     assert errors[10] == errors[11] == [same_axes]
     assert errors[12] == [
-        "La ligne F-MAINT a déjà ce compte, ce centre de coûts et ce projet : utilisez son code.",
-        "La nouvelle ligne F-NEW7 ne peut pas commencer par une réduction.",
+        "La ligne I-POSTES a déjà ce compte, ce centre de coûts et ce projet : utilisez son code.",
+        "La nouvelle ligne I-NEW7 ne peut pas commencer par une réduction.",
     ]
     assert all(row.status == ERROR for row in result.rows)
     messages = result.error_messages()
@@ -391,7 +393,10 @@ def test_checking_a_file_costs_a_few_queries_whatever_its_size(
     bp = draft(budget, "BP")
     rows = read_revision_sheet(
         workbook_bytes(
-            [[f"F-N{i:03d}", f"Ligne {i}", "F", "6156", "APPLI", "", 1000 + i, ""] for i in range(300)]
+            [
+                [f"F-N{i:03d}", f"Ligne {i}", "F", "6156", "APPLI", "", 1000 + i, ""]
+                for i in range(300)
+            ]
         )
     )
     with django_assert_max_num_queries(8):
@@ -416,7 +421,16 @@ def test_the_import_creates_new_lines_and_sets_every_item_in_one_go(budget, chef
         workbook_bytes(
             [
                 ["F-MAINT", "", "F", "6156", "INFRA", "", "12 000 000", "Contrats"],
-                ["F-CLOUD", "Hébergement cloud", "F", "6156", "APPLI", "PRJ-ERP", 3_600_000, "'-20 %"],
+                [
+                    "F-CLOUD",
+                    "Hébergement cloud",
+                    "F",
+                    "6156",
+                    "APPLI",
+                    "PRJ-ERP",
+                    3_600_000,
+                    "'-20 %",
+                ],
             ]
         )
     )

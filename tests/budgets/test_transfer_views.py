@@ -221,14 +221,14 @@ def test_a_success_message_in_french_says_what_awaits_approval(chef, lines, clie
         {
             "source": lines["source"].pk,
             "target": lines["target"].pk,
-            "amount": "1 234 567",
+            "amount": "654 321",
             "reason": "Renfort",
         },
         follow=True,
     )
-    assert Transfer.objects.get().amount == 1_234_567
+    assert Transfer.objects.get().amount == 654_321
     assert messages_of(response) == [
-        f"Virement de {xpf(1_234_567)} de F-6156-INFRA vers F-6156-APPLI demandé : "
+        f"Virement de {xpf(654_321)} de F-6156-INFRA vers F-6156-APPLI demandé : "
         "il attend l’approbation du DSI."
     ]
 
@@ -340,8 +340,8 @@ def test_the_form_offers_only_lines_of_open_or_preparing_years_grouped_by_year_a
 def test_after_a_refusal_the_form_still_shows_both_lines_availability(chef, lines, client_as):
     response = post_request(client_as(chef), lines["source"], lines["target"], amount="2 000 000")
     text = page_text(response)
-    source_box = text.split('id="source-availability"')[1].split("</div>")[0]
-    target_box = text.split('id="target-availability"')[1].split("</div>")[0]
+    source_box = text.split('id="source-availability"')[1].split("</dl>")[0]
+    target_box = text.split('id="target-availability"')[1].split("</dl>")[0]
     assert xpf(900_000) in source_box
     assert xpf(300_000) in target_box
 
@@ -377,7 +377,7 @@ def test_the_form_selects_ask_htmx_for_the_availability(chef, lines, client_as):
     assert 'hx-target="#source-availability"' in text
     assert 'hx-target="#target-availability"' in text
     # Proposed from a line's page: that line is chosen and its availability shown.
-    source_box = text.split('id="source-availability"')[1].split("</div>")[0]
+    source_box = text.split('id="source-availability"')[1].split("</dl>")[0]
     assert xpf(900_000) in source_box
 
 
@@ -457,7 +457,10 @@ def test_approving_moves_exactly_the_amount_and_posts_two_ledger_entries(
 def test_approval_is_refused_in_french_when_the_source_no_longer_has_the_credits(
     directeur, lines, requested, client_as
 ):
-    services.credits_commit(user=directeur, document=requested, amounts={lines["source"]: 800_000})
+    # Meanwhile, a commitment takes most of the source line.
+    services.credits_commit(
+        user=directeur, document=lines["target"], amounts={lines["source"]: 800_000}
+    )
     before = figures(lines["source"]), figures(lines["target"])
     response = client_as(directeur).post(transfer_url("transfer-approve", requested), follow=True)
     requested.refresh_from_db()
@@ -472,7 +475,7 @@ def test_approval_is_refused_in_french_when_the_source_no_longer_has_the_credits
 
 def test_a_decided_transfer_cannot_be_approved_again(directeur, requested, client_as):
     client = client_as(directeur)
-    client.post(transfer_url("transfer-approve", requested))
+    client.post(transfer_url("transfer-approve", requested), follow=True)
     response = client.post(transfer_url("transfer-approve", requested), follow=True)
     assert messages_of(response) == ["Ce virement est déjà à l’état « approuvé »."]
     assert len(ledger_of(requested)) == 2

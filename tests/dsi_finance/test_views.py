@@ -202,12 +202,14 @@ def test_an_unknown_language_in_the_cookie_falls_back_to_french(chef, client_as)
     assert "Bonjour" in client.get(reverse("home")).content.decode()
 
 
+_BUDGET_READ = ["Disponible (DISCO)", "Exercices"]
+_BUDGET_ALL = ["Disponible (DISCO)", "BP et DM", "Virements", "Exercices"]
 MENUS = {
-    Role.PILOTAGE: ["Accueil", "Personnes et rôles", "Documentation de l'API"],
-    Role.ACHAT: ["Accueil", "Documentation de l'API"],
-    Role.COMPTABILITE: ["Accueil", "Documentation de l'API"],
-    Role.DIRECTION: ["Accueil", "Personnes et rôles", "Documentation de l'API"],
-    Role.CONTROLE: ["Accueil", "Personnes et rôles", "Documentation de l'API"],
+    Role.PILOTAGE: ["Accueil", *_BUDGET_ALL, "Personnes et rôles", "Documentation de l'API"],
+    Role.ACHAT: ["Accueil", *_BUDGET_READ, "Documentation de l'API"],
+    Role.COMPTABILITE: ["Accueil", *_BUDGET_READ, "Documentation de l'API"],
+    Role.DIRECTION: ["Accueil", *_BUDGET_ALL, "Personnes et rôles", "Documentation de l'API"],
+    Role.CONTROLE: ["Accueil", *_BUDGET_ALL, "Personnes et rôles", "Documentation de l'API"],
 }
 
 
