@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
 
-from .ledger import lock_lines, post_entries
+from .ledger import commit_within_available, lock_lines, post_entries
 from .models import (
     MAX_AMOUNT,
     BudgetLine,
@@ -39,6 +39,13 @@ from .models import (
 
 class BudgetError(ValidationError):
     """A budget rule refused the operation; the message is for the user, in French."""
+
+    def __init__(self, message, code=None, params=None):
+        super().__init__(message, code, params)
+        if code is not None and not hasattr(self, "code"):
+            # ValidationError drops the code of a list of messages; callers (the API)
+            # read it, so keep it.
+            self.code = code
 
 
 class CreditsShortError(BudgetError):
@@ -677,8 +684,10 @@ def credits_commit(
 ) -> CommitResult:
     """Check the available amount and commit credits for a document, in one transaction.
 
-    `amounts` maps lines (or their ids) to the amount to commit on each. The
-    lines are locked (all the lines of their chapter at chapter-level control)
+    `amounts` maps lines (or their ids) to the amount to commit on each. A
+    one-line commitment that fits under line-level control takes the fast path
+    (budgets.ledger.commit_within_available: a guarded UPDATE, as safe as the
+    lock). Otherwise the lines are locked (all the lines of their chapter at chapter-level control)
     before anything is read, so that concurrent commitments queue up instead of
     both seeing the same available francs. When credits are short: refused
     (CreditsShortError) unless an override reason is given by someone allowed
@@ -690,6 +699,11 @@ def credits_commit(
         requested[getattr(line, "pk", line)] += validate_amount(amount)
     if not requested:
         raise BudgetError(_("Nothing to commit."))
+    if len(requested) == 1:
+        ((line_id, amount),) = requested.items()
+        entry = commit_within_available(line_id, amount, document=document, user=user)
+        if entry is not None:
+            return CommitResult(entries=[entry])
     lines = _lock_controlled_lines(requested)
     if any(pk not in lines for pk in requested):
         raise BudgetError(_("Unknown budget line."))

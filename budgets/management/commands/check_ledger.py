@@ -27,15 +27,16 @@ class Command(BaseCommand):
         started = time.perf_counter()
         differences = ledger_differences()
         for diff in differences:
+            figure = BudgetLine._meta.get_field(diff.figure).verbose_name
             self.stdout.write(
-                f"Ligne {diff.code} (id {diff.line_id}) : {diff.figure} en cache {diff.cached}, "
+                f"Ligne {diff.code} (id {diff.line_id}) : {figure} en cache {diff.cached}, "
                 f"grand livre {diff.ledger}, écart {diff.cached - diff.ledger}"
             )
         broken = [] if skip_balances else broken_balances()
         for entry in broken:
             self.stdout.write(
                 f"Écriture {entry.pk} (ligne {entry.budget_line.code}) : disponible après "
-                f"{entry.available_after} ne suit pas le cumul du grand livre"
+                f"{entry.available_after} ne suit pas le cumul du grand livre ({entry.running})"
             )
         seconds = time.perf_counter() - started
         lines = BudgetLine.objects.count()
