@@ -357,3 +357,33 @@ def documents_of(entries) -> dict[tuple[int, int], object]:
         for obj in model._default_manager.filter(pk__in=ids):
             found[(type_id, obj.pk)] = obj
     return found
+
+
+def document_entries(*, actor=None, document) -> QuerySet:
+    """The ledger entries a document caused (a voted revision, an approved transfer…)."""
+    return (
+        LedgerEntry.objects.filter(
+            document_type=ContentType.objects.get_for_model(document, for_concrete_model=False),
+            document_id=document.pk,
+        )
+        .select_related("budget_line", "user")
+        .order_by("pk")
+    )
+
+
+def document_entries_summary(*, actor=None, document) -> dict:
+    """How many entries a document caused, and their total."""
+    return (
+        document_entries(actor=actor, document=document)
+        .order_by()
+        .aggregate(count=Count("pk"), total=Coalesce(Sum("amount"), 0))
+    )
+
+
+def line_revision_items(*, actor=None, line: BudgetLine) -> QuerySet:
+    """What each revision of the line's year proposed or voted for it."""
+    return (
+        RevisionItem.objects.filter(budget_line=line)
+        .select_related("revision")
+        .order_by("revision__kind")
+    )

@@ -19,7 +19,7 @@ from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 from .. import selectors
 from ..exports import XLSX_CONTENT_TYPE, disco_workbook
 from ..filters import DiscoFilter
-from ..models import FiscalYear, RevisionItem
+from ..models import FiscalYear
 from ..tables import DiscoTable, LineLedgerTable
 
 # The filters carried from the page to its export (not the sorting nor the page number).
@@ -127,10 +127,8 @@ class LineDetailView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, 
         context["figure"] = self.figure
         context["figure_label"] = FIGURE_LABELS.get(self.figure, "")
         if not self.is_table_request():
-            context["revision_items"] = (
-                RevisionItem.objects.filter(budget_line=line)
-                .select_related("revision")
-                .order_by("revision__kind")
+            context["revision_items"] = selectors.line_revision_items(
+                actor=self.request.user, line=line
             )
             context["transfers"] = (
                 selectors.transfers(actor=self.request.user)

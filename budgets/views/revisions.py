@@ -13,8 +13,6 @@ import secrets
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -30,8 +28,14 @@ from dsi_finance.views import CapabilityRequiredMixin
 
 from .. import services
 from ..forms import RevisionCreateForm, RevisionItemForm, RevisionLineForm, RevisionVoteForm
-from ..models import BudgetLine, BudgetRevision, FiscalYear, LedgerEntry, Section
-from ..selectors import fiscal_years, revision_editor_rows, revision_section_totals, revisions
+from ..models import BudgetLine, BudgetRevision, FiscalYear, Section
+from ..selectors import (
+    document_entries_summary,
+    fiscal_years,
+    revision_editor_rows,
+    revision_section_totals,
+    revisions,
+)
 from ..xlsx import amount_for_input
 
 EDITABLE_YEAR_STATES = (FiscalYear.State.PREPARATION, FiscalYear.State.OPEN)
@@ -167,11 +171,7 @@ def _cut_warnings(revision: BudgetRevision, rows) -> list[str]:
 
 def _ledger_summary(revision: BudgetRevision) -> dict:
     """What the vote posted: the revision's ledger entries, counted and summed."""
-    return LedgerEntry.objects.filter(
-        document_type__app_label="budgets",
-        document_type__model="budgetrevision",
-        document_id=revision.pk,
-    ).aggregate(count=Count("pk"), total=Coalesce(Sum("amount"), 0))
+    return document_entries_summary(document=revision)
 
 
 def _sections(rows) -> list[dict]:

@@ -1,7 +1,6 @@
 """Transfers (virements): list, request form with both lines' availability, approval."""
 
 from django.contrib import messages
-from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -17,7 +16,7 @@ from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 from .. import selectors, services
 from ..filters import TransferFilter
 from ..forms import TransferDecisionForm, TransferForm
-from ..models import LedgerEntry, Transfer
+from ..models import Transfer
 from ..tables import TransferTable
 from .disco import render_line_availability
 
@@ -132,14 +131,7 @@ class TransferDetailView(CapabilityRequiredMixin, DetailView):
         # What approving would leave on each line, for the director to see before deciding.
         context["source_after"] = lines[transfer.source_id].available_amount - transfer.amount
         context["target_after"] = lines[transfer.target_id].available_amount + transfer.amount
-        context["entries"] = (
-            LedgerEntry.objects.filter(
-                document_type=ContentType.objects.get_for_model(Transfer),
-                document_id=transfer.pk,
-            )
-            .select_related("budget_line", "user")
-            .order_by("pk")
-        )
+        context["entries"] = selectors.document_entries(actor=self.request.user, document=transfer)
         user = self.request.user
         pending = transfer.state == Transfer.State.REQUESTED
         context["may_decide"] = pending and user.has_perm(perm("approve_transfer"))
