@@ -1,14 +1,12 @@
 """Forms of the budgets pages: transfers, revisions and the XLSX import."""
 
-import re
-
 from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from dsi_finance.money import to_francs
+from dsi_finance.money import parse_francs
 
 from .models import BudgetLine, BudgetRevision, CostCentre, FiscalYear, NatureAccount, Project
 from .selectors import line_availability
@@ -17,34 +15,10 @@ from .xlsx import (
     XLSX_CONTENT_TYPE,
     ImportFileError,
     amount_label,
-    parse_amount,
     read_revision_sheet,
 )
 
 # --- Transfers (helper "disco") ---------------------------------------------
-
-# Digits, optionally grouped by spaces, and at most a decimal part (which must be zero).
-_FRANCS = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
-_SPACES = (" ", "\u00a0", "\u202f")
-
-
-def parse_francs(raw: str) -> int:
-    """`1 234 567` -> 1234567. Text and decimals are refused: the franc CFP has none."""
-    text = (raw or "").strip()
-    for space in _SPACES:
-        text = text.replace(space, "")
-    if not _FRANCS.match(text):
-        raise forms.ValidationError(
-            _("Enter the amount in whole francs, with digits only (for example 1 234 567)."),
-            code="not_a_number",
-        )
-    decimals = re.split(r"[.,]", text)[1:]
-    if decimals and int(decimals[0]) != 0:
-        raise forms.ValidationError(
-            _("The franc CFP has no decimals: enter a whole number of francs."),
-            code="decimals",
-        )
-    return to_francs(text.replace(",", "."))
 
 
 class LineChoiceIterator(ModelChoiceIterator):
@@ -113,7 +87,10 @@ class TransferForm(forms.Form):
             )
 
     def clean_amount(self) -> int:
-        return parse_francs(self.cleaned_data["amount"])
+        amount = parse_francs(self.cleaned_data["amount"])
+        if amount is None:
+            raise forms.ValidationError(self.fields["amount"].error_messages["required"])
+        return amount
 
 
 class TransferDecisionForm(forms.Form):
@@ -131,7 +108,7 @@ class TransferDecisionForm(forms.Form):
 class RevisionAmountField(forms.Field):
     """Whole francs typed as `1 234 567` (or -50 000 for a DM cut); empty gives None.
 
-    Decimals and text are refused with a French message (budgets.xlsx.parse_amount,
+    Decimals and text are refused with a French message (dsi_finance.money.parse_francs,
     the same reading as an imported cell). Sign, zero and size are the service's rules.
     """
 
@@ -145,7 +122,7 @@ class RevisionAmountField(forms.Field):
     def to_python(self, value):
         if isinstance(value, str):
             value = value.strip()
-        return parse_amount(value or None, label=self.amount_label)
+        return parse_francs(value or None, label=self.amount_label)
 
 
 class RevisionItemForm(forms.Form):

@@ -13,7 +13,6 @@ apostrophe is taken off again on import.
 without writing anything; budgets.revision_import saves a file that passed it.
 """
 
-import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from django.utils.translation import override as override_language
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 
-from dsi_finance.money import format_xpf
+from dsi_finance.money import format_xpf, parse_francs
 from dsi_finance.xlsx import (
     FORMULA_PREFIXES,
     HEADER_ALIGNMENT,
@@ -78,50 +77,6 @@ STATUS_LABELS = {
 
 # ---------------------------------------------------------------------------
 # Amounts typed in a form or found in a cell
-
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
-_WHOLE = re.compile(r"[+-]?\d+")
-_DECIMAL = re.compile(r"[+-]?\d*[.,]\d+")
-
-
-def parse_amount(value, *, label: str | None = None) -> int | None:
-    """Whole francs from a form field or a spreadsheet cell; None when empty.
-
-    Accepts 1234567, "1 234 567" (any spaces) and a whole float from a
-    spreadsheet (1234567.0); refuses decimals and text with a French message.
-    """
-    label = label or _("The amount")
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValidationError(_("%(label)s is not a number.") % {"label": label}, code="amount")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise _not_whole(label)
-        return int(value)
-    if not isinstance(value, str):
-        # A date or a time in an amount cell.
-        raise ValidationError(_("%(label)s is not a number.") % {"label": label}, code="amount")
-    text = _SPACES.sub("", value)
-    if not text:
-        return None
-    if _WHOLE.fullmatch(text):
-        return int(text)
-    if _DECIMAL.fullmatch(text):
-        raise _not_whole(label)
-    raise ValidationError(
-        _("%(label)s is not a number: “%(value)s”.") % {"label": label, "value": value.strip()},
-        code="amount",
-    )
-
-
-def _not_whole(label: str) -> ValidationError:
-    # The same message as budgets.services.validate_amount.
-    return ValidationError(
-        _("%(label)s must be a whole number of francs.") % {"label": label}, code="amount"
-    )
 
 
 def amount_label(revision: BudgetRevision) -> str:
@@ -565,7 +520,7 @@ def check_revision_rows(
 
         # The amount.
         try:
-            amount = parse_amount(row.amount, label=label)
+            amount = parse_francs(row.amount, label=label)
             if amount is None:
                 errors.append(_("%(label)s is missing.") % {"label": label})
             else:

@@ -1,7 +1,6 @@
 """XLSX of revisions: the export layout, reading a proposal, every row error, and the
 all-or-nothing import service, with the export → import round trip."""
 
-import datetime
 import zipfile
 from io import BytesIO
 
@@ -20,7 +19,6 @@ from budgets.xlsx import (
     UNCHANGED,
     ImportFileError,
     check_revision_rows,
-    parse_amount,
     read_revision_sheet,
     revision_workbook,
 )
@@ -67,41 +65,6 @@ def sheet_values(content: bytes) -> list[tuple]:
 
 # ---------------------------------------------------------------------------
 # Amounts
-
-
-@pytest.mark.parametrize(
-    ("value", "francs"),
-    [
-        (1234567, 1234567),
-        ("1 234 567", 1234567),
-        ("1\u202f234\u202f567", 1234567),
-        ("-50 000", -50000),
-        (12000000.0, 12000000),
-        ("", None),
-        (None, None),
-        ("   ", None),
-    ],
-)
-def test_an_amount_is_read_in_whole_francs(value, francs):
-    assert parse_amount(value) == francs
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (12.5, "Le montant doit être un nombre entier de francs."),
-        ("12,5", "Le montant doit être un nombre entier de francs."),
-        ("1 234.56", "Le montant doit être un nombre entier de francs."),
-        ("douze", "Le montant n’est pas un nombre : « douze »."),
-        ("12 F", "Le montant n’est pas un nombre : « 12 F »."),
-        (True, "Le montant n’est pas un nombre."),
-        (datetime.datetime(2026, 1, 1), "Le montant n’est pas un nombre."),
-    ],
-)
-def test_decimals_and_text_are_refused_as_amounts(value, message):
-    with pytest.raises(ValidationError) as error:
-        parse_amount(value)
-    assert error.value.messages == [message]
 
 
 # ---------------------------------------------------------------------------

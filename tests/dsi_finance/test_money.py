@@ -1,13 +1,21 @@
 """The XPF filter: every amount on screen reads `1 234 567 F CFP`."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.template import Context, Template
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsi_finance.money import CURRENCY_SUFFIX, EMPTY, THOUSANDS_SEPARATOR, format_xpf
+from dsi_finance.money import (
+    CURRENCY_SUFFIX,
+    EMPTY,
+    THOUSANDS_SEPARATOR,
+    format_xpf,
+    parse_francs,
+)
 
 NNBSP = "\u202f"  # narrow no-break space between thousands
 NBSP = "\u00a0"  # no-break space before the currency
@@ -76,3 +84,44 @@ def test_formatting_keeps_every_digit_and_the_sign(amount):
     groups = figure.lstrip("-").split(THOUSANDS_SEPARATOR)
     assert 1 <= len(groups[0]) <= 3
     assert all(len(group) == 3 for group in groups[1:])
+
+
+# --- Reading what people type or spreadsheets hold ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "francs"),
+    [
+        (1234567, 1234567),
+        ("1 234 567", 1234567),
+        ("1\u202f234\u202f567", 1234567),
+        ("-50 000", -50000),
+        (12000000.0, 12000000),
+        ("", None),
+        (None, None),
+        ("   ", None),
+        ("250 000,00", 250000),
+        ("250000.0", 250000),
+    ],
+)
+def test_an_amount_is_read_in_whole_francs(value, francs):
+    assert parse_francs(value) == francs
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (12.5, "Le montant doit être un nombre entier de francs."),
+        ("12,5", "Le montant doit être un nombre entier de francs."),
+        ("1 234.56", "Le montant doit être un nombre entier de francs."),
+        ("douze", "Le montant n’est pas un nombre : « douze »."),
+        ("12 F", "Le montant n’est pas un nombre : « 12 F »."),
+        ("1e6", "Le montant n’est pas un nombre : « 1e6 »."),
+        (True, "Le montant n’est pas un nombre."),
+        (datetime.datetime(2026, 1, 1), "Le montant n’est pas un nombre."),
+    ],
+)
+def test_decimals_and_text_are_refused_as_amounts(value, message):
+    with pytest.raises(ValidationError) as error:
+        parse_francs(value)
+    assert error.value.messages == [message]
