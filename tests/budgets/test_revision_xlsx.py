@@ -514,3 +514,11 @@ def test_last_years_bp_imported_into_this_years_empty_bp_recreates_its_lines(bud
         "F-MAINT": 12_000_000,
         "I-ERP": 25_000_000,
     }
+
+
+def test_uploaded_workbooks_are_parsed_by_defusedxml():
+    """openpyxl uses defusedxml when it is installed: an uploaded file cannot carry an
+    XML bomb or reach an external entity."""
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML is True
