@@ -28,7 +28,7 @@ RUN pip install --no-cache-dir uv==0.13.8 \
 COPY . .
 COPY --from=assets /build/static/vendor static/vendor
 # Static files are collected at build time; the key is only for this command.
-RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --noinput -v0 \
+RUN DEBUG=0 python manage.py collectstatic --noinput -v0 \
     && useradd --system --uid 1000 --home /app dsi \
     && mkdir -p /app/var && chown -R dsi /app/var
 USER dsi

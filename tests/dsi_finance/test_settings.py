@@ -48,6 +48,19 @@ def test_production_start_without_secret_key_stops_with_a_clear_message(tmp_path
     assert "Traceback" not in result.stderr
 
 
+def test_a_bare_checkout_checks_its_migrations_without_any_secret(tmp_path):
+    result = manage("makemigrations", "--check", "--dry-run", env={}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_commands_that_serve_or_write_data_still_need_the_secret_key(tmp_path):
+    result = manage("migrate", "--plan", env={}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY n'est pas défini" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_check_deploy_reports_no_warning_with_production_variables(tmp_path):
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path
