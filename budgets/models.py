@@ -177,10 +177,17 @@ class BudgetLine(models.Model):
             models.UniqueConstraint(
                 fields=("fiscal_year", "code"), name="budget_line_code_unique_in_year"
             ),
+            # Two constraints rather than nulls_distinct=False, which SQLite ignores:
+            # a line without project is unique on its other axes too.
             models.UniqueConstraint(
                 fields=("fiscal_year", "nature_account", "cost_centre", "project"),
+                condition=Q(project__isnull=False),
                 name="budget_line_axes_unique_in_year",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=("fiscal_year", "nature_account", "cost_centre"),
+                condition=Q(project__isnull=True),
+                name="budget_line_axes_unique_in_year_no_project",
             ),
             models.CheckConstraint(
                 condition=Q(committed__gte=F("liquidated")),
