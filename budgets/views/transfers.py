@@ -141,10 +141,12 @@ class TransferDetailView(CapabilityRequiredMixin, DetailView):
 
 
 class TransferActionView(CapabilityRequiredMixin, View):
-    """POST only: call the service on the transfer; a refusal is a French error message
-    and changes nothing (the service runs in one transaction)."""
+    """POST only: approve, reject or cancel the transfer through its service; a refusal
+    is a French error message and changes nothing (the service runs in one transaction).
+    `action` and `capability` are set per URL."""
 
     http_method_names = ["post"]
+    action = ""  # "approve", "reject" or "cancel"
 
     def post(self, request, pk):
         transfer = get_object_or_404(selectors.transfers(actor=request.user), pk=pk)
@@ -155,53 +157,28 @@ class TransferActionView(CapabilityRequiredMixin, View):
                     messages.error(request, error)
             return redirect(transfer)
         try:
-            transfer = self.act(transfer, form.cleaned_data["note"])
+            message = self.act(transfer, form.cleaned_data["note"])
         except services.BudgetError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            for text in error.messages:
+                messages.error(request, text)
             return redirect(transfer)
-        messages.success(request, self.success_message(transfer))
+        messages.success(request, message)
         return redirect(transfer)
 
-    def act(self, transfer: Transfer, note: str) -> Transfer:
-        """Call the service; subclasses say which."""
-        raise NotImplementedError
-
-    def success_message(self, transfer: Transfer) -> str:
-        raise NotImplementedError
-
-
-class TransferApproveView(TransferActionView):
-    capability = "approve_transfer"
-
-    def act(self, transfer, note):
-        return services.transfer_approve(user=self.request.user, transfer=transfer, note=note)
-
-    def success_message(self, transfer):
-        return _("Transfer approved: %(amount)s moved from %(source)s to %(target)s.") % {
-            "amount": format_xpf(transfer.amount),
-            "source": transfer.source.code,
-            "target": transfer.target.code,
-        }
-
-
-class TransferRejectView(TransferActionView):
-    capability = "approve_transfer"
-
-    def act(self, transfer, note):
-        return services.transfer_reject(user=self.request.user, transfer=transfer, note=note)
-
-    def success_message(self, transfer):
-        return _("Transfer rejected.")
-
-
-class TransferCancelView(TransferActionView):
-    capability = "request_transfer"
-
-    def act(self, transfer, note):
-        return services.transfer_cancel(user=self.request.user, transfer=transfer)
-
-    def success_message(self, transfer):
+    def act(self, transfer: Transfer, note: str) -> str:
+        """Call the action's service; the success message."""
+        user = self.request.user
+        if self.action == "approve":
+            transfer = services.transfer_approve(user=user, transfer=transfer, note=note)
+            return _("Transfer approved: %(amount)s moved from %(source)s to %(target)s.") % {
+                "amount": format_xpf(transfer.amount),
+                "source": transfer.source.code,
+                "target": transfer.target.code,
+            }
+        if self.action == "reject":
+            services.transfer_reject(user=user, transfer=transfer, note=note)
+            return _("Transfer rejected.")
+        services.transfer_cancel(user=user, transfer=transfer)
         return _("Transfer cancelled.")
 
 
@@ -214,7 +191,19 @@ urlpatterns = [
         name="transfer-line-availability",
     ),
     path("virements/<int:pk>/", TransferDetailView.as_view(), name="transfer-detail"),
-    path("virements/<int:pk>/approuver/", TransferApproveView.as_view(), name="transfer-approve"),
-    path("virements/<int:pk>/rejeter/", TransferRejectView.as_view(), name="transfer-reject"),
-    path("virements/<int:pk>/annuler/", TransferCancelView.as_view(), name="transfer-cancel"),
+    path(
+        "virements/<int:pk>/approuver/",
+        TransferActionView.as_view(action="approve", capability="approve_transfer"),
+        name="transfer-approve",
+    ),
+    path(
+        "virements/<int:pk>/rejeter/",
+        TransferActionView.as_view(action="reject", capability="approve_transfer"),
+        name="transfer-reject",
+    ),
+    path(
+        "virements/<int:pk>/annuler/",
+        TransferActionView.as_view(action="cancel", capability="request_transfer"),
+        name="transfer-cancel",
+    ),
 ]
