@@ -3,14 +3,15 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from .roles import perm
+from .roles import holds
 
 
 class HasRolePermission(BasePermission):
     """Authenticated, and holding the view's capability (`use_app` unless the view says).
 
     A view sets `required_capability`, or `required_capabilities` per HTTP method
-    (e.g. {"GET": "view_budget", "POST": "prepare_budget"}).
+    (e.g. {"GET": "view_budget", "POST": "prepare_budget"}); a tuple of codenames
+    means any one of them.
     """
 
     message = _("Your role does not allow this action.")
@@ -23,4 +24,4 @@ class HasRolePermission(BasePermission):
         capability = by_method.get(request.method) or getattr(
             view, "required_capability", "use_app"
         )
-        return user.has_perm(perm(capability))
+        return holds(user, capability)

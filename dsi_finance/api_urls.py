@@ -8,6 +8,7 @@ from django.urls import path
 from rest_framework import routers
 
 from budgets import api as budgets_api
+from procurement import api as procurement_api
 
 from . import api
 
@@ -31,7 +32,7 @@ class ApiRouter(routers.DefaultRouter):
 router = ApiRouter()
 
 # Each app lists its viewsets in ROUTES (prefix, viewset, basename).
-for _prefix, _viewset, _basename in budgets_api.ROUTES:
+for _prefix, _viewset, _basename in [*budgets_api.ROUTES, *procurement_api.ROUTES]:
     router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [

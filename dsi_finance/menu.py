@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .roles import perm
+from .roles import holds
 
 
 @dataclass(frozen=True)
@@ -18,13 +18,13 @@ class MenuItem:
     label: str
     url_name: str
     icon: str
-    capability: str | None = "use_app"
+    capability: str | tuple[str, ...] | None = "use_app"  # a tuple: any one of them
     staff_only: bool = False
 
     def allows(self, user) -> bool:
         if self.staff_only and not user.is_staff:
             return False
-        return self.capability is None or user.has_perm(perm(self.capability))
+        return self.capability is None or holds(user, self.capability)
 
 
 @dataclass(frozen=True)

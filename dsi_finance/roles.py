@@ -103,6 +103,13 @@ def perm(capability: str) -> str:
     return f"{APP_LABEL}.{capability}"
 
 
+def holds(user, capability: "str | tuple[str, ...]") -> bool:
+    """Whether the user holds the capability, or one of them when given a tuple
+    (a page several roles open for different reasons, e.g. invoices)."""
+    wanted = (capability,) if isinstance(capability, str) else tuple(capability)
+    return any(user.has_perm(perm(code)) for code in wanted)
+
+
 def user_roles(user) -> list[Role]:
     """The roles a user holds, in the order of the Role enumeration."""
     if not user.is_authenticated:

@@ -334,3 +334,36 @@ LOGGING = {
 
 # The password of the demo users created by seed_demo (documented in the README).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="dsi-demo-2026")
+
+# --- Procurement ----------------------------------------------------------
+
+# A purchase request above this amount before tax (XPF) is approved by the IT director.
+PROCUREMENT_APPROVAL_THRESHOLD = env.int("PROCUREMENT_APPROVAL_THRESHOLD", default=5_000_000)
+# A liquidation above this amount before tax (XPF) is validated by the section head.
+PROCUREMENT_LIQUIDATION_THRESHOLD = env.int("PROCUREMENT_LIQUIDATION_THRESHOLD", default=1_000_000)
+# Invoiced quantities may exceed received ones by this much (percent of the received quantity).
+PROCUREMENT_RECEIPT_TOLERANCE_PERCENT = env.int("PROCUREMENT_RECEIPT_TOLERANCE_PERCENT", default=5)
+# Above this a document amount is a typing error: a thousand billion francs.
+PROCUREMENT_MAX_AMOUNT = 10**12
+# Files joined to purchase requests.
+PROCUREMENT_ATTACHMENT_MAX_BYTES = env.int("PROCUREMENT_ATTACHMENT_MAX_BYTES", default=10 * 2**20)
+PROCUREMENT_ATTACHMENT_EXTENSIONS = (
+    "pdf",
+    "png",
+    "jpg",
+    "jpeg",
+    "odt",
+    "ods",
+    "docx",
+    "xlsx",
+    "txt",
+    "eml",
+    "msg",
+)
+# EUR converts at the fixed parity (DESIGN.md): XPF for one euro.
+EUR_PARITY = "119.331742"
+# The operator's identity on purchase orders.
+OPERATOR_NAME = env("OPERATOR_NAME", default="Opérateur public de Nouvelle-Calédonie")
+OPERATOR_DEPARTMENT = env("OPERATOR_DEPARTMENT", default="Direction des systèmes d’information")
+OPERATOR_ADDRESS = env("OPERATOR_ADDRESS", default="BP 000 — 98800 Nouméa, Nouvelle-Calédonie")
+OPERATOR_RIDET = env("OPERATOR_RIDET", default="")

@@ -35,6 +35,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
     path("budget/", include("budgets.urls")),
+    path("achats/", include("procurement.urls")),
     path("compte/", include(account_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("dsi_finance.api_urls", "api"), namespace="api")),

@@ -19,18 +19,21 @@ from django_tables2 import SingleTableMixin
 
 from .filters import UserDirectoryFilter
 from .health import system_health
-from .roles import CAPABILITIES, perm, user_capabilities, user_roles
+from .roles import CAPABILITIES, holds, user_capabilities, user_roles
 from .selectors import user_directory
 from .tables import UserDirectoryTable
 
 
 class CapabilityRequiredMixin(PermissionRequiredMixin):
-    """403 for a logged-in user whose roles lack `capability` (anonymous users never get here)."""
+    """403 for a logged-in user whose roles lack `capability` (anonymous users never get here).
 
-    capability = "use_app"
+    `capability` is a codename, or a tuple of codenames of which one is enough.
+    """
 
-    def get_permission_required(self):
-        return (perm(self.capability),)
+    capability: str | tuple[str, ...] = "use_app"
+
+    def has_permission(self):
+        return holds(self.request.user, self.capability)
 
 
 class HtmxTableMixin:

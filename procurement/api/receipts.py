@@ -1,0 +1,3 @@
+"""API of the receipts."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""API of the suppliers."""
+
+ROUTES: list = []

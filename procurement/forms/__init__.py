@@ -1,0 +1,1 @@
+"""Procurement forms, one module per document family (suppliers, requests, commitments, orders, receipts, invoices)."""

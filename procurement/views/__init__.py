@@ -1,0 +1,1 @@
+"""Procurement views, one module per document family (suppliers, requests, commitments, orders, receipts, invoices)."""

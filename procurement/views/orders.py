@@ -1,0 +1,3 @@
+"""Pages of the orders (filled in by the issue #4 work)."""
+
+urlpatterns: list = []
