@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from budgets.models import BudgetLine, FiscalYear
@@ -119,16 +120,17 @@ class PurchaseRequest(models.Model):
     """A demande d'achat (DA), entered by the buyer."""
 
     class State(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SUBMITTED = "submitted", _("Submitted")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        ORDERED = "ordered", _("Ordered")
-        PARTLY_RECEIVED = "partly_received", _("Partly received")
-        RECEIVED = "received", _("Received")
-        INVOICED = "invoiced", _("Invoiced")
-        CLOSED = "closed", _("Closed")
-        CANCELLED = "cancelled", _("Cancelled")
+        # A context per document: French agrees the state with the document's gender.
+        DRAFT = "draft", pgettext_lazy("purchase request", "Draft")
+        SUBMITTED = "submitted", pgettext_lazy("purchase request", "Submitted")
+        APPROVED = "approved", pgettext_lazy("purchase request", "Approved")
+        REJECTED = "rejected", pgettext_lazy("purchase request", "Rejected")
+        ORDERED = "ordered", pgettext_lazy("purchase request", "Ordered")
+        PARTLY_RECEIVED = "partly_received", pgettext_lazy("purchase request", "Partly received")
+        RECEIVED = "received", pgettext_lazy("purchase request", "Received")
+        INVOICED = "invoiced", pgettext_lazy("purchase request", "Invoiced")
+        CLOSED = "closed", pgettext_lazy("purchase request", "Closed")
+        CANCELLED = "cancelled", pgettext_lazy("purchase request", "Cancelled")
 
     fiscal_year = models.ForeignKey(
         FiscalYear, on_delete=models.PROTECT, related_name="+", verbose_name=_("fiscal year")
@@ -266,9 +268,9 @@ class Commitment(models.Model):
         DIRECT = "direct", _("Direct invoice")
 
     class State(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
-        CANCELLED = "cancelled", _("Cancelled")
+        OPEN = "open", pgettext_lazy("commitment", "Open")
+        CLOSED = "closed", pgettext_lazy("commitment", "Closed")
+        CANCELLED = "cancelled", pgettext_lazy("commitment", "Cancelled")
 
     fiscal_year = models.ForeignKey(
         FiscalYear, on_delete=models.PROTECT, related_name="+", verbose_name=_("fiscal year")
@@ -390,9 +392,9 @@ class PurchaseOrder(models.Model):
     """A bon de commande, numbered without gap per year (BC-2026-00042)."""
 
     class State(models.TextChoices):
-        ISSUED = "issued", _("Issued")
-        SENT = "sent", _("Sent")
-        CANCELLED = "cancelled", _("Cancelled")
+        ISSUED = "issued", pgettext_lazy("purchase order", "Issued")
+        SENT = "sent", pgettext_lazy("purchase order", "Sent")
+        CANCELLED = "cancelled", pgettext_lazy("purchase order", "Cancelled")
 
     fiscal_year = models.ForeignKey(
         FiscalYear, on_delete=models.PROTECT, related_name="+", verbose_name=_("fiscal year")
@@ -499,10 +501,10 @@ class Invoice(models.Model):
     """
 
     class State(models.TextChoices):
-        ENTERED = "entered", _("Entered")
-        TO_VALIDATE = "to_validate", _("Liquidation to validate")
-        LIQUIDATED = "liquidated", _("Liquidated")
-        CANCELLED = "cancelled", _("Cancelled")
+        ENTERED = "entered", pgettext_lazy("invoice", "Entered")
+        TO_VALIDATE = "to_validate", pgettext_lazy("invoice", "Liquidation to validate")
+        LIQUIDATED = "liquidated", pgettext_lazy("invoice", "Liquidated")
+        CANCELLED = "cancelled", pgettext_lazy("invoice", "Cancelled")
 
     fiscal_year = models.ForeignKey(
         FiscalYear, on_delete=models.PROTECT, related_name="+", verbose_name=_("fiscal year")

@@ -2,7 +2,8 @@
 
     python scripts/merge_translations.py FILE.json [...]
 
-Plural entries use the key "singular|||plural" and a list of two French forms.
+Plural entries use the key "singular|||plural" and a list of two French forms;
+an entry with a context (pgettext) uses "context\u0004msgid", as gettext does.
 Entries already translated are overwritten (the JSON is the newer word); fuzzy
 flags are cleared on the entries it fills. Run `make messages` before (new msgids)
 and after (compile).
@@ -25,6 +26,8 @@ def main(paths: list[str]) -> None:
     filled = 0
     for entry in po:
         key = f"{entry.msgid}|||{entry.msgid_plural}" if entry.msgid_plural else entry.msgid
+        if entry.msgctxt:
+            key = f"{entry.msgctxt}\x04{key}"
         if key not in translations:
             continue
         value = translations[key]

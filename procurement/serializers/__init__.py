@@ -1,0 +1,1 @@
+"""Procurement API serializers, one module per document family."""
