@@ -10,638 +10,1882 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('budgets', '0003_line_axes_unique_on_every_database'),
+        ("budgets", "0003_line_axes_unique_on_every_database"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Commitment',
+            name="Commitment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('kind', models.CharField(choices=[('request', 'Purchase request'), ('recurring', 'Recurring contract'), ('direct', 'Direct invoice')], max_length=10, verbose_name='kind')),
-                ('state', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='open', max_length=10, verbose_name='state')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('period_start', models.DateField(blank=True, null=True, verbose_name='from')),
-                ('period_end', models.DateField(blank=True, null=True, verbose_name='to')),
-                ('amount', models.BigIntegerField(default=0, verbose_name='committed')),
-                ('liquidated', models.BigIntegerField(default=0, verbose_name='liquidated')),
-                ('released', models.BigIntegerField(default=0, verbose_name='released')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('close_reason', models.TextField(blank=True, verbose_name='reason')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fiscal_year', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("request", "Purchase request"),
+                            ("recurring", "Recurring contract"),
+                            ("direct", "Direct invoice"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("period_start", models.DateField(blank=True, null=True, verbose_name="from")),
+                ("period_end", models.DateField(blank=True, null=True, verbose_name="to")),
+                ("amount", models.BigIntegerField(default=0, verbose_name="committed")),
+                ("liquidated", models.BigIntegerField(default=0, verbose_name="liquidated")),
+                ("released", models.BigIntegerField(default=0, verbose_name="released")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                ("close_reason", models.TextField(blank=True, verbose_name="reason")),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'commitment',
-                'verbose_name_plural': 'commitments',
-                'ordering': ('-created_at', '-pk'),
+                "verbose_name": "commitment",
+                "verbose_name_plural": "commitments",
+                "ordering": ("-created_at", "-pk"),
             },
         ),
         migrations.CreateModel(
-            name='DocumentSequence',
+            name="DocumentSequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=4, verbose_name='kind')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('last', models.PositiveIntegerField(default=0, verbose_name='last number')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=4, verbose_name="kind")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("last", models.PositiveIntegerField(default=0, verbose_name="last number")),
             ],
             options={
-                'verbose_name': 'document sequence',
-                'verbose_name_plural': 'document sequences',
-                'constraints': [models.UniqueConstraint(fields=('kind', 'year'), name='document_sequence_unique')],
+                "verbose_name": "document sequence",
+                "verbose_name_plural": "document sequences",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "year"), name="document_sequence_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalReceipt',
+            name="HistoricalReceipt",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.CharField(db_index=True, max_length=20, verbose_name='number')),
-                ('received_on', models.DateField(verbose_name='received on')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('recorded_at', models.DateTimeField(blank=True, editable=False, verbose_name='recorded at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='cancellation reason')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('cancelled_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('commitment', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.commitment', verbose_name='commitment')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recorded_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(db_index=True, max_length=20, verbose_name="number")),
+                ("received_on", models.DateField(verbose_name="received on")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                (
+                    "recorded_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="recorded at"),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="cancellation reason")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "commitment",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical receipt',
-                'verbose_name_plural': 'historical receipts',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical receipt",
+                "verbose_name_plural": "historical receipts",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalSupplier',
+            name="HistoricalSupplier",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('ridet', models.CharField(db_index=True, max_length=11, verbose_name='RIDET')),
-                ('address', models.TextField(blank=True, verbose_name='address')),
-                ('contact_name', models.CharField(blank=True, max_length=120, verbose_name='contact')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('payment_terms_days', models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='payment terms (days)')),
-                ('bank_name', models.CharField(blank=True, max_length=120, verbose_name='bank')),
-                ('bank_account', models.CharField(blank=True, max_length=40, verbose_name='bank account (RIB or IBAN)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("ridet", models.CharField(db_index=True, max_length=11, verbose_name="RIDET")),
+                ("address", models.TextField(blank=True, verbose_name="address")),
+                (
+                    "contact_name",
+                    models.CharField(blank=True, max_length=120, verbose_name="contact"),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                (
+                    "payment_terms_days",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        validators=[django.core.validators.MaxValueValidator(365)],
+                        verbose_name="payment terms (days)",
+                    ),
+                ),
+                ("bank_name", models.CharField(blank=True, max_length=120, verbose_name="bank")),
+                (
+                    "bank_account",
+                    models.CharField(
+                        blank=True, max_length=40, verbose_name="bank account (RIB or IBAN)"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical supplier',
-                'verbose_name_plural': 'historical suppliers',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical supplier",
+                "verbose_name_plural": "historical suppliers",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalTaxRate',
+            name="HistoricalTaxRate",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('rate', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='rate (%)')),
-                ('label', models.CharField(max_length=80, verbose_name='label')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='valid until')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                        verbose_name="rate (%)",
+                    ),
+                ),
+                ("label", models.CharField(max_length=80, verbose_name="label")),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                (
+                    "valid_until",
+                    models.DateField(blank=True, null=True, verbose_name="valid until"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical TGC rate',
-                'verbose_name_plural': 'historical TGC rates',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical TGC rate",
+                "verbose_name_plural": "historical TGC rates",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='PurchaseRequest',
+            name="PurchaseRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('justification', models.TextField(blank=True, verbose_name='justification')),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('ordered', 'Ordered'), ('partly_received', 'Partly received'), ('received', 'Received'), ('invoiced', 'Invoiced'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='draft', max_length=16, verbose_name='state')),
-                ('amount_ht', models.BigIntegerField(default=0, verbose_name='amount before tax')),
-                ('amount_tax', models.BigIntegerField(default=0, verbose_name='TGC')),
-                ('amount_ttc', models.BigIntegerField(default=0, verbose_name='amount with tax')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='decision reason')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='cancellation reason')),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fiscal_year', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("justification", models.TextField(blank=True, verbose_name="justification")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("ordered", "Ordered"),
+                            ("partly_received", "Partly received"),
+                            ("received", "Received"),
+                            ("invoiced", "Invoiced"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="state",
+                    ),
+                ),
+                ("amount_ht", models.BigIntegerField(default=0, verbose_name="amount before tax")),
+                ("amount_tax", models.BigIntegerField(default=0, verbose_name="TGC")),
+                ("amount_ttc", models.BigIntegerField(default=0, verbose_name="amount with tax")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="submitted at"),
+                ),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="decided at"),
+                ),
+                ("decision_reason", models.TextField(blank=True, verbose_name="decision reason")),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="cancellation reason")),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'purchase request',
-                'verbose_name_plural': 'purchase requests',
-                'ordering': ('-created_at', '-pk'),
+                "verbose_name": "purchase request",
+                "verbose_name_plural": "purchase requests",
+                "ordering": ("-created_at", "-pk"),
             },
         ),
         migrations.AddField(
-            model_name='commitment',
-            name='purchase_request',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='commitment', to='procurement.purchaserequest', verbose_name='purchase request'),
+            model_name="commitment",
+            name="purchase_request",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="commitment",
+                to="procurement.purchaserequest",
+                verbose_name="purchase request",
+            ),
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to='procurement/attachments/%Y/%m/', verbose_name='file')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('size', models.PositiveBigIntegerField(verbose_name='size')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded at')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='procurement.purchaserequest', verbose_name='request')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        upload_to="procurement/attachments/%Y/%m/", verbose_name="file"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("size", models.PositiveBigIntegerField(verbose_name="size")),
+                (
+                    "uploaded_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="uploaded at"),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attachments",
+                        to="procurement.purchaserequest",
+                        verbose_name="request",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'ordering': ('request', 'uploaded_at', 'pk'),
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "ordering": ("request", "uploaded_at", "pk"),
             },
         ),
         migrations.CreateModel(
-            name='PurchaseRequestLine',
+            name="PurchaseRequestLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('description', models.CharField(max_length=300, verbose_name='description')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=14, verbose_name='quantity')),
-                ('unit_price', models.BigIntegerField(verbose_name='unit price before tax')),
-                ('amount_ht', models.BigIntegerField(verbose_name='amount before tax')),
-                ('budget_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.budgetline', verbose_name='budget line')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='procurement.purchaserequest', verbose_name='request')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("description", models.CharField(max_length=300, verbose_name="description")),
+                (
+                    "quantity",
+                    models.DecimalField(decimal_places=3, max_digits=14, verbose_name="quantity"),
+                ),
+                ("unit_price", models.BigIntegerField(verbose_name="unit price before tax")),
+                ("amount_ht", models.BigIntegerField(verbose_name="amount before tax")),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.budgetline",
+                        verbose_name="budget line",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="procurement.purchaserequest",
+                        verbose_name="request",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'request line',
-                'verbose_name_plural': 'request lines',
-                'ordering': ('request', 'position'),
+                "verbose_name": "request line",
+                "verbose_name_plural": "request lines",
+                "ordering": ("request", "position"),
             },
         ),
         migrations.CreateModel(
-            name='CommitmentLine',
+            name="CommitmentLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('description', models.CharField(max_length=300, verbose_name='description')),
-                ('quantity', models.DecimalField(blank=True, decimal_places=3, max_digits=14, null=True, verbose_name='quantity')),
-                ('unit_price', models.BigIntegerField(blank=True, null=True, verbose_name='unit price before tax')),
-                ('amount', models.BigIntegerField(verbose_name='committed')),
-                ('liquidated', models.BigIntegerField(default=0, verbose_name='liquidated')),
-                ('released', models.BigIntegerField(default=0, verbose_name='released')),
-                ('received_quantity', models.DecimalField(decimal_places=3, default=0, max_digits=14, verbose_name='received')),
-                ('invoiced_quantity', models.DecimalField(decimal_places=3, default=0, max_digits=14, verbose_name='invoiced quantity')),
-                ('invoiced', models.BigIntegerField(default=0, verbose_name='invoiced')),
-                ('budget_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.budgetline', verbose_name='budget line')),
-                ('commitment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='procurement.commitment', verbose_name='commitment')),
-                ('request_line', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='commitment_line', to='procurement.purchaserequestline')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("description", models.CharField(max_length=300, verbose_name="description")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="quantity",
+                    ),
+                ),
+                (
+                    "unit_price",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="unit price before tax"
+                    ),
+                ),
+                ("amount", models.BigIntegerField(verbose_name="committed")),
+                ("liquidated", models.BigIntegerField(default=0, verbose_name="liquidated")),
+                ("released", models.BigIntegerField(default=0, verbose_name="released")),
+                (
+                    "received_quantity",
+                    models.DecimalField(
+                        decimal_places=3, default=0, max_digits=14, verbose_name="received"
+                    ),
+                ),
+                (
+                    "invoiced_quantity",
+                    models.DecimalField(
+                        decimal_places=3, default=0, max_digits=14, verbose_name="invoiced quantity"
+                    ),
+                ),
+                ("invoiced", models.BigIntegerField(default=0, verbose_name="invoiced")),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.budgetline",
+                        verbose_name="budget line",
+                    ),
+                ),
+                (
+                    "commitment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "request_line",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="commitment_line",
+                        to="procurement.purchaserequestline",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'commitment line',
-                'verbose_name_plural': 'commitment lines',
-                'ordering': ('commitment', 'position'),
+                "verbose_name": "commitment line",
+                "verbose_name_plural": "commitment lines",
+                "ordering": ("commitment", "position"),
             },
         ),
         migrations.CreateModel(
-            name='Receipt',
+            name="Receipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('received_on', models.DateField(verbose_name='received on')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='cancellation reason')),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('commitment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='receipts', to='procurement.commitment', verbose_name='commitment')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                ("received_on", models.DateField(verbose_name="received on")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                (
+                    "recorded_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="recorded at"),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="cancellation reason")),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "commitment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="receipts",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'receipt',
-                'verbose_name_plural': 'receipts',
-                'ordering': ('-received_on', '-pk'),
+                "verbose_name": "receipt",
+                "verbose_name_plural": "receipts",
+                "ordering": ("-received_on", "-pk"),
             },
         ),
         migrations.CreateModel(
-            name='Supplier',
+            name="Supplier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('ridet', models.CharField(max_length=11, unique=True, verbose_name='RIDET')),
-                ('address', models.TextField(blank=True, verbose_name='address')),
-                ('contact_name', models.CharField(blank=True, max_length=120, verbose_name='contact')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('payment_terms_days', models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='payment terms (days)')),
-                ('bank_name', models.CharField(blank=True, max_length=120, verbose_name='bank')),
-                ('bank_account', models.CharField(blank=True, max_length=40, verbose_name='bank account (RIB or IBAN)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("ridet", models.CharField(max_length=11, unique=True, verbose_name="RIDET")),
+                ("address", models.TextField(blank=True, verbose_name="address")),
+                (
+                    "contact_name",
+                    models.CharField(blank=True, max_length=120, verbose_name="contact"),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                (
+                    "payment_terms_days",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        validators=[django.core.validators.MaxValueValidator(365)],
+                        verbose_name="payment terms (days)",
+                    ),
+                ),
+                ("bank_name", models.CharField(blank=True, max_length=120, verbose_name="bank")),
+                (
+                    "bank_account",
+                    models.CharField(
+                        blank=True, max_length=40, verbose_name="bank account (RIB or IBAN)"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'supplier',
-                'verbose_name_plural': 'suppliers',
-                'ordering': ('name', 'pk'),
-                'indexes': [models.Index(fields=['is_active', 'name'], name='procurement_is_acti_ee6d2a_idx')],
+                "verbose_name": "supplier",
+                "verbose_name_plural": "suppliers",
+                "ordering": ("name", "pk"),
+                "indexes": [
+                    models.Index(
+                        fields=["is_active", "name"], name="procurement_is_acti_ee6d2a_idx"
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='purchaserequest',
-            name='supplier',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='procurement.supplier', verbose_name='supplier'),
+            model_name="purchaserequest",
+            name="supplier",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="requests",
+                to="procurement.supplier",
+                verbose_name="supplier",
+            ),
         ),
         migrations.CreateModel(
-            name='PurchaseOrder',
+            name="PurchaseOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('state', models.CharField(choices=[('issued', 'Issued'), ('sent', 'Sent'), ('cancelled', 'Cancelled')], default='issued', max_length=10, verbose_name='state')),
-                ('delivery_address', models.TextField(blank=True, verbose_name='delivery address')),
-                ('delivery_date', models.DateField(blank=True, null=True, verbose_name='expected delivery')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('amount_ht', models.BigIntegerField(default=0, verbose_name='amount before tax')),
-                ('amount_tax', models.BigIntegerField(default=0, verbose_name='TGC')),
-                ('amount_ttc', models.BigIntegerField(default=0, verbose_name='amount with tax')),
-                ('issued_at', models.DateTimeField(auto_now_add=True, verbose_name='issued at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('commitment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='order', to='procurement.commitment', verbose_name='commitment')),
-                ('fiscal_year', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('issued_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='procurement.supplier', verbose_name='supplier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("issued", "Issued"),
+                            ("sent", "Sent"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="issued",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("delivery_address", models.TextField(blank=True, verbose_name="delivery address")),
+                (
+                    "delivery_date",
+                    models.DateField(blank=True, null=True, verbose_name="expected delivery"),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("amount_ht", models.BigIntegerField(default=0, verbose_name="amount before tax")),
+                ("amount_tax", models.BigIntegerField(default=0, verbose_name="TGC")),
+                ("amount_ttc", models.BigIntegerField(default=0, verbose_name="amount with tax")),
+                ("issued_at", models.DateTimeField(auto_now_add=True, verbose_name="issued at")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                (
+                    "commitment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="procurement.supplier",
+                        verbose_name="supplier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'purchase order',
-                'verbose_name_plural': 'purchase orders',
-                'ordering': ('-issued_at', '-pk'),
+                "verbose_name": "purchase order",
+                "verbose_name_plural": "purchase orders",
+                "ordering": ("-issued_at", "-pk"),
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('supplier_number', models.CharField(max_length=60, verbose_name="supplier's invoice number")),
-                ('invoice_date', models.DateField(verbose_name='invoice date')),
-                ('received_on', models.DateField(verbose_name='received on')),
-                ('due_on', models.DateField(verbose_name='due on')),
-                ('currency', models.CharField(default='XPF', max_length=3, verbose_name='currency')),
-                ('exchange_rate', models.DecimalField(decimal_places=6, default=Decimal('1'), max_digits=14, verbose_name='exchange rate (XPF)')),
-                ('amount_ht', models.BigIntegerField(default=0, verbose_name='amount before tax')),
-                ('amount_tax', models.BigIntegerField(default=0, verbose_name='TGC')),
-                ('amount_ttc', models.BigIntegerField(default=0, verbose_name='amount with tax')),
-                ('amount_ht_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='amount before tax (currency)')),
-                ('amount_tax_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='TGC (currency)')),
-                ('amount_ttc_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='amount with tax (currency)')),
-                ('state', models.CharField(choices=[('entered', 'Entered'), ('to_validate', 'Liquidation to validate'), ('liquidated', 'Liquidated'), ('cancelled', 'Cancelled')], default='entered', max_length=12, verbose_name='state')),
-                ('payment_date', models.DateField(blank=True, null=True, verbose_name='paid on')),
-                ('entered_at', models.DateTimeField(auto_now_add=True, verbose_name='entered at')),
-                ('liquidated_at', models.DateTimeField(blank=True, null=True, verbose_name='liquidated at')),
-                ('validated_at', models.DateTimeField(blank=True, null=True, verbose_name='validated at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='cancellation reason')),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('commitment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='procurement.commitment', verbose_name='commitment')),
-                ('entered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fiscal_year', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('liquidated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('validated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='procurement.supplier', verbose_name='supplier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                (
+                    "supplier_number",
+                    models.CharField(max_length=60, verbose_name="supplier's invoice number"),
+                ),
+                ("invoice_date", models.DateField(verbose_name="invoice date")),
+                ("received_on", models.DateField(verbose_name="received on")),
+                ("due_on", models.DateField(verbose_name="due on")),
+                (
+                    "currency",
+                    models.CharField(default="XPF", max_length=3, verbose_name="currency"),
+                ),
+                (
+                    "exchange_rate",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("1"),
+                        max_digits=14,
+                        verbose_name="exchange rate (XPF)",
+                    ),
+                ),
+                ("amount_ht", models.BigIntegerField(default=0, verbose_name="amount before tax")),
+                ("amount_tax", models.BigIntegerField(default=0, verbose_name="TGC")),
+                ("amount_ttc", models.BigIntegerField(default=0, verbose_name="amount with tax")),
+                (
+                    "amount_ht_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="amount before tax (currency)"
+                    ),
+                ),
+                (
+                    "amount_tax_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="TGC (currency)"
+                    ),
+                ),
+                (
+                    "amount_ttc_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="amount with tax (currency)"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("entered", "Entered"),
+                            ("to_validate", "Liquidation to validate"),
+                            ("liquidated", "Liquidated"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="entered",
+                        max_length=12,
+                        verbose_name="state",
+                    ),
+                ),
+                ("payment_date", models.DateField(blank=True, null=True, verbose_name="paid on")),
+                ("entered_at", models.DateTimeField(auto_now_add=True, verbose_name="entered at")),
+                (
+                    "liquidated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="liquidated at"),
+                ),
+                (
+                    "validated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="validated at"),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="cancellation reason")),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "commitment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "liquidated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "validated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="procurement.supplier",
+                        verbose_name="supplier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invoice',
-                'verbose_name_plural': 'invoices',
-                'ordering': ('-received_on', '-pk'),
+                "verbose_name": "invoice",
+                "verbose_name_plural": "invoices",
+                "ordering": ("-received_on", "-pk"),
             },
         ),
         migrations.CreateModel(
-            name='HistoricalPurchaseRequest',
+            name="HistoricalPurchaseRequest",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.CharField(db_index=True, max_length=20, verbose_name='number')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('justification', models.TextField(blank=True, verbose_name='justification')),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('ordered', 'Ordered'), ('partly_received', 'Partly received'), ('received', 'Received'), ('invoiced', 'Invoiced'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='draft', max_length=16, verbose_name='state')),
-                ('amount_ht', models.BigIntegerField(default=0, verbose_name='amount before tax')),
-                ('amount_tax', models.BigIntegerField(default=0, verbose_name='TGC')),
-                ('amount_ttc', models.BigIntegerField(default=0, verbose_name='amount with tax')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='decision reason')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='cancellation reason')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('cancelled_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('decided_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fiscal_year', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
-                ('supplier', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.supplier', verbose_name='supplier')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(db_index=True, max_length=20, verbose_name="number")),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("justification", models.TextField(blank=True, verbose_name="justification")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("ordered", "Ordered"),
+                            ("partly_received", "Partly received"),
+                            ("received", "Received"),
+                            ("invoiced", "Invoiced"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="state",
+                    ),
+                ),
+                ("amount_ht", models.BigIntegerField(default=0, verbose_name="amount before tax")),
+                ("amount_tax", models.BigIntegerField(default=0, verbose_name="TGC")),
+                ("amount_ttc", models.BigIntegerField(default=0, verbose_name="amount with tax")),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="submitted at"),
+                ),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="decided at"),
+                ),
+                ("decision_reason", models.TextField(blank=True, verbose_name="decision reason")),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="cancellation reason")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.supplier",
+                        verbose_name="supplier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical purchase request',
-                'verbose_name_plural': 'historical purchase requests',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical purchase request",
+                "verbose_name_plural": "historical purchase requests",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPurchaseOrder',
+            name="HistoricalPurchaseOrder",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.CharField(db_index=True, max_length=20, verbose_name='number')),
-                ('state', models.CharField(choices=[('issued', 'Issued'), ('sent', 'Sent'), ('cancelled', 'Cancelled')], default='issued', max_length=10, verbose_name='state')),
-                ('delivery_address', models.TextField(blank=True, verbose_name='delivery address')),
-                ('delivery_date', models.DateField(blank=True, null=True, verbose_name='expected delivery')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('amount_ht', models.BigIntegerField(default=0, verbose_name='amount before tax')),
-                ('amount_tax', models.BigIntegerField(default=0, verbose_name='TGC')),
-                ('amount_ttc', models.BigIntegerField(default=0, verbose_name='amount with tax')),
-                ('issued_at', models.DateTimeField(blank=True, editable=False, verbose_name='issued at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('commitment', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.commitment', verbose_name='commitment')),
-                ('fiscal_year', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('issued_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sent_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supplier', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.supplier', verbose_name='supplier')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(db_index=True, max_length=20, verbose_name="number")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("issued", "Issued"),
+                            ("sent", "Sent"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="issued",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("delivery_address", models.TextField(blank=True, verbose_name="delivery address")),
+                (
+                    "delivery_date",
+                    models.DateField(blank=True, null=True, verbose_name="expected delivery"),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("amount_ht", models.BigIntegerField(default=0, verbose_name="amount before tax")),
+                ("amount_tax", models.BigIntegerField(default=0, verbose_name="TGC")),
+                ("amount_ttc", models.BigIntegerField(default=0, verbose_name="amount with tax")),
+                (
+                    "issued_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="issued at"),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "commitment",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.supplier",
+                        verbose_name="supplier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical purchase order',
-                'verbose_name_plural': 'historical purchase orders',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical purchase order",
+                "verbose_name_plural": "historical purchase orders",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalInvoice',
+            name="HistoricalInvoice",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.CharField(db_index=True, max_length=20, verbose_name='number')),
-                ('supplier_number', models.CharField(max_length=60, verbose_name="supplier's invoice number")),
-                ('invoice_date', models.DateField(verbose_name='invoice date')),
-                ('received_on', models.DateField(verbose_name='received on')),
-                ('due_on', models.DateField(verbose_name='due on')),
-                ('currency', models.CharField(default='XPF', max_length=3, verbose_name='currency')),
-                ('exchange_rate', models.DecimalField(decimal_places=6, default=Decimal('1'), max_digits=14, verbose_name='exchange rate (XPF)')),
-                ('amount_ht', models.BigIntegerField(default=0, verbose_name='amount before tax')),
-                ('amount_tax', models.BigIntegerField(default=0, verbose_name='TGC')),
-                ('amount_ttc', models.BigIntegerField(default=0, verbose_name='amount with tax')),
-                ('amount_ht_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='amount before tax (currency)')),
-                ('amount_tax_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='TGC (currency)')),
-                ('amount_ttc_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='amount with tax (currency)')),
-                ('state', models.CharField(choices=[('entered', 'Entered'), ('to_validate', 'Liquidation to validate'), ('liquidated', 'Liquidated'), ('cancelled', 'Cancelled')], default='entered', max_length=12, verbose_name='state')),
-                ('payment_date', models.DateField(blank=True, null=True, verbose_name='paid on')),
-                ('entered_at', models.DateTimeField(blank=True, editable=False, verbose_name='entered at')),
-                ('liquidated_at', models.DateTimeField(blank=True, null=True, verbose_name='liquidated at')),
-                ('validated_at', models.DateTimeField(blank=True, null=True, verbose_name='validated at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='cancellation reason')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('cancelled_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('commitment', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.commitment', verbose_name='commitment')),
-                ('entered_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fiscal_year', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('liquidated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('validated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supplier', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.supplier', verbose_name='supplier')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(db_index=True, max_length=20, verbose_name="number")),
+                (
+                    "supplier_number",
+                    models.CharField(max_length=60, verbose_name="supplier's invoice number"),
+                ),
+                ("invoice_date", models.DateField(verbose_name="invoice date")),
+                ("received_on", models.DateField(verbose_name="received on")),
+                ("due_on", models.DateField(verbose_name="due on")),
+                (
+                    "currency",
+                    models.CharField(default="XPF", max_length=3, verbose_name="currency"),
+                ),
+                (
+                    "exchange_rate",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("1"),
+                        max_digits=14,
+                        verbose_name="exchange rate (XPF)",
+                    ),
+                ),
+                ("amount_ht", models.BigIntegerField(default=0, verbose_name="amount before tax")),
+                ("amount_tax", models.BigIntegerField(default=0, verbose_name="TGC")),
+                ("amount_ttc", models.BigIntegerField(default=0, verbose_name="amount with tax")),
+                (
+                    "amount_ht_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="amount before tax (currency)"
+                    ),
+                ),
+                (
+                    "amount_tax_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="TGC (currency)"
+                    ),
+                ),
+                (
+                    "amount_ttc_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="amount with tax (currency)"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("entered", "Entered"),
+                            ("to_validate", "Liquidation to validate"),
+                            ("liquidated", "Liquidated"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="entered",
+                        max_length=12,
+                        verbose_name="state",
+                    ),
+                ),
+                ("payment_date", models.DateField(blank=True, null=True, verbose_name="paid on")),
+                (
+                    "entered_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="entered at"),
+                ),
+                (
+                    "liquidated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="liquidated at"),
+                ),
+                (
+                    "validated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="validated at"),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="cancellation reason")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "commitment",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.commitment",
+                        verbose_name="commitment",
+                    ),
+                ),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "liquidated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "validated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.supplier",
+                        verbose_name="supplier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical invoice',
-                'verbose_name_plural': 'historical invoices',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical invoice",
+                "verbose_name_plural": "historical invoices",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalCommitment',
+            name="HistoricalCommitment",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.CharField(db_index=True, max_length=20, verbose_name='number')),
-                ('kind', models.CharField(choices=[('request', 'Purchase request'), ('recurring', 'Recurring contract'), ('direct', 'Direct invoice')], max_length=10, verbose_name='kind')),
-                ('state', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='open', max_length=10, verbose_name='state')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('period_start', models.DateField(blank=True, null=True, verbose_name='from')),
-                ('period_end', models.DateField(blank=True, null=True, verbose_name='to')),
-                ('amount', models.BigIntegerField(default=0, verbose_name='committed')),
-                ('liquidated', models.BigIntegerField(default=0, verbose_name='liquidated')),
-                ('released', models.BigIntegerField(default=0, verbose_name='released')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('close_reason', models.TextField(blank=True, verbose_name='reason')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('closed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('fiscal_year', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='budgets.fiscalyear', verbose_name='fiscal year')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('purchase_request', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.purchaserequest', verbose_name='purchase request')),
-                ('supplier', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='procurement.supplier', verbose_name='supplier')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(db_index=True, max_length=20, verbose_name="number")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("request", "Purchase request"),
+                            ("recurring", "Recurring contract"),
+                            ("direct", "Direct invoice"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("period_start", models.DateField(blank=True, null=True, verbose_name="from")),
+                ("period_end", models.DateField(blank=True, null=True, verbose_name="to")),
+                ("amount", models.BigIntegerField(default=0, verbose_name="committed")),
+                ("liquidated", models.BigIntegerField(default=0, verbose_name="liquidated")),
+                ("released", models.BigIntegerField(default=0, verbose_name="released")),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                ("close_reason", models.TextField(blank=True, verbose_name="reason")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "fiscal_year",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="budgets.fiscalyear",
+                        verbose_name="fiscal year",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "purchase_request",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.purchaserequest",
+                        verbose_name="purchase request",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="procurement.supplier",
+                        verbose_name="supplier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical commitment',
-                'verbose_name_plural': 'historical commitments',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical commitment",
+                "verbose_name_plural": "historical commitments",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddField(
-            model_name='commitment',
-            name='supplier',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='commitments', to='procurement.supplier', verbose_name='supplier'),
+            model_name="commitment",
+            name="supplier",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="commitments",
+                to="procurement.supplier",
+                verbose_name="supplier",
+            ),
         ),
         migrations.CreateModel(
-            name='TaxRate',
+            name="TaxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rate', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='rate (%)')),
-                ('label', models.CharField(max_length=80, verbose_name='label')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='valid until')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                        verbose_name="rate (%)",
+                    ),
+                ),
+                ("label", models.CharField(max_length=80, verbose_name="label")),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                (
+                    "valid_until",
+                    models.DateField(blank=True, null=True, verbose_name="valid until"),
+                ),
             ],
             options={
-                'verbose_name': 'TGC rate',
-                'verbose_name_plural': 'TGC rates',
-                'ordering': ('-rate', '-valid_from'),
-                'constraints': [models.UniqueConstraint(fields=('rate', 'valid_from'), name='tax_rate_unique_start'), models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gte', models.F('valid_from')), _connector='OR'), name='tax_rate_period_ordered')],
+                "verbose_name": "TGC rate",
+                "verbose_name_plural": "TGC rates",
+                "ordering": ("-rate", "-valid_from"),
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("rate", "valid_from"), name="tax_rate_unique_start"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_until__isnull", True),
+                            ("valid_until__gte", models.F("valid_from")),
+                            _connector="OR",
+                        ),
+                        name="tax_rate_period_ordered",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='purchaserequestline',
-            name='tax_rate',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='procurement.taxrate', verbose_name='TGC rate'),
+            model_name="purchaserequestline",
+            name="tax_rate",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="procurement.taxrate",
+                verbose_name="TGC rate",
+            ),
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('description', models.CharField(max_length=300, verbose_name='description')),
-                ('quantity', models.DecimalField(blank=True, decimal_places=3, max_digits=14, null=True, verbose_name='quantity')),
-                ('amount_ht_currency', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='amount before tax (currency)')),
-                ('amount_ht', models.BigIntegerField(verbose_name='amount before tax')),
-                ('budget_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='budgets.budgetline', verbose_name='budget line')),
-                ('commitment_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='procurement.commitmentline', verbose_name='commitment line')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='procurement.invoice', verbose_name='invoice')),
-                ('tax_rate', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='procurement.taxrate', verbose_name='TGC rate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("description", models.CharField(max_length=300, verbose_name="description")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="quantity",
+                    ),
+                ),
+                (
+                    "amount_ht_currency",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=18, verbose_name="amount before tax (currency)"
+                    ),
+                ),
+                ("amount_ht", models.BigIntegerField(verbose_name="amount before tax")),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="budgets.budgetline",
+                        verbose_name="budget line",
+                    ),
+                ),
+                (
+                    "commitment_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoice_lines",
+                        to="procurement.commitmentline",
+                        verbose_name="commitment line",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="procurement.invoice",
+                        verbose_name="invoice",
+                    ),
+                ),
+                (
+                    "tax_rate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="procurement.taxrate",
+                        verbose_name="TGC rate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invoice line',
-                'verbose_name_plural': 'invoice lines',
-                'ordering': ('invoice', 'position'),
+                "verbose_name": "invoice line",
+                "verbose_name_plural": "invoice lines",
+                "ordering": ("invoice", "position"),
             },
         ),
         migrations.AddField(
-            model_name='commitmentline',
-            name='tax_rate',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='procurement.taxrate'),
+            model_name="commitmentline",
+            name="tax_rate",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="procurement.taxrate",
+            ),
         ),
         migrations.CreateModel(
-            name='ReceiptLine',
+            name="ReceiptLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=14, verbose_name='quantity received')),
-                ('commitment_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='receipt_lines', to='procurement.commitmentline')),
-                ('receipt', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='procurement.receipt', verbose_name='receipt')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=3, max_digits=14, verbose_name="quantity received"
+                    ),
+                ),
+                (
+                    "commitment_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="receipt_lines",
+                        to="procurement.commitmentline",
+                    ),
+                ),
+                (
+                    "receipt",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="procurement.receipt",
+                        verbose_name="receipt",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'receipt line',
-                'verbose_name_plural': 'receipt lines',
-                'ordering': ('receipt', 'commitment_line__position'),
-                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='receipt_line_positive'), models.UniqueConstraint(fields=('receipt', 'commitment_line'), name='receipt_line_once_per_line')],
+                "verbose_name": "receipt line",
+                "verbose_name_plural": "receipt lines",
+                "ordering": ("receipt", "commitment_line__position"),
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gt", 0)), name="receipt_line_positive"
+                    ),
+                    models.UniqueConstraint(
+                        fields=("receipt", "commitment_line"), name="receipt_line_once_per_line"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='purchaserequest',
-            index=models.Index(fields=['state', '-created_at'], name='procurement_state_a8e0ca_idx'),
+            model_name="purchaserequest",
+            index=models.Index(
+                fields=["state", "-created_at"], name="procurement_state_a8e0ca_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='purchaserequest',
-            index=models.Index(fields=['requested_by', '-created_at'], name='procurement_request_0a2efd_idx'),
+            model_name="purchaserequest",
+            index=models.Index(
+                fields=["requested_by", "-created_at"], name="procurement_request_0a2efd_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='purchaserequest',
-            index=models.Index(fields=['fiscal_year', '-created_at'], name='procurement_fiscal__47cbdb_idx'),
+            model_name="purchaserequest",
+            index=models.Index(
+                fields=["fiscal_year", "-created_at"], name="procurement_fiscal__47cbdb_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purchaserequest',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_ht__gte', 0), ('amount_tax__gte', 0)), name='purchase_request_amounts_positive'),
+            model_name="purchaserequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_ht__gte", 0), ("amount_tax__gte", 0)),
+                name="purchase_request_amounts_positive",
+            ),
         ),
         migrations.AddIndex(
-            model_name='purchaseorder',
-            index=models.Index(fields=['fiscal_year', '-issued_at'], name='procurement_fiscal__410fcd_idx'),
+            model_name="purchaseorder",
+            index=models.Index(
+                fields=["fiscal_year", "-issued_at"], name="procurement_fiscal__410fcd_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['fiscal_year', '-received_on', '-id'], name='procurement_fiscal__b18081_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["fiscal_year", "-received_on", "-id"], name="procurement_fiscal__b18081_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['state', 'due_on'], name='procurement_state_f58f5f_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["state", "due_on"], name="procurement_state_f58f5f_idx"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['supplier', '-received_on'], name='procurement_supplie_b683ec_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["supplier", "-received_on"], name="procurement_supplie_b683ec_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['commitment', 'state'], name='procurement_commitm_287ca9_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["commitment", "state"], name="procurement_commitm_287ca9_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'cancelled'), _negated=True), fields=('supplier', 'supplier_number'), name='invoice_supplier_number_unique'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "cancelled"), _negated=True),
+                fields=("supplier", "supplier_number"),
+                name="invoice_supplier_number_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('due_on__gte', models.F('received_on'))), name='invoice_due_after_receipt'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("due_on__gte", models.F("received_on"))),
+                name="invoice_due_after_receipt",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('exchange_rate__gt', 0)), name='invoice_rate_positive'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("exchange_rate__gt", 0)), name="invoice_rate_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='commitment',
-            index=models.Index(fields=['fiscal_year', 'state', '-created_at'], name='procurement_fiscal__454506_idx'),
+            model_name="commitment",
+            index=models.Index(
+                fields=["fiscal_year", "state", "-created_at"],
+                name="procurement_fiscal__454506_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='commitment',
-            index=models.Index(fields=['supplier', 'state'], name='procurement_supplie_294461_idx'),
+            model_name="commitment",
+            index=models.Index(fields=["supplier", "state"], name="procurement_supplie_294461_idx"),
         ),
         migrations.AddConstraint(
-            model_name='commitment',
-            constraint=models.CheckConstraint(condition=models.Q(('liquidated__gte', 0), ('released__gte', 0), ('amount__gte', django.db.models.expressions.CombinedExpression(models.F('liquidated'), '+', models.F('released')))), name='commitment_consumed_within_amount'),
+            model_name="commitment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("liquidated__gte", 0),
+                    ("released__gte", 0),
+                    (
+                        "amount__gte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("liquidated"), "+", models.F("released")
+                        ),
+                    ),
+                ),
+                name="commitment_consumed_within_amount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purchaserequestline',
-            constraint=models.UniqueConstraint(fields=('request', 'position'), name='request_line_position'),
+            model_name="purchaserequestline",
+            constraint=models.UniqueConstraint(
+                fields=("request", "position"), name="request_line_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purchaserequestline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('unit_price__gte', 0), ('amount_ht__gte', 0)), name='request_line_positive'),
+            model_name="purchaserequestline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("quantity__gt", 0), ("unit_price__gte", 0), ("amount_ht__gte", 0)
+                ),
+                name="request_line_positive",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoiceline',
-            index=models.Index(fields=['budget_line', 'invoice'], name='procurement_budget__02ac33_idx'),
+            model_name="invoiceline",
+            index=models.Index(
+                fields=["budget_line", "invoice"], name="procurement_budget__02ac33_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.UniqueConstraint(fields=('invoice', 'position'), name='invoice_line_position'),
+            model_name="invoiceline",
+            constraint=models.UniqueConstraint(
+                fields=("invoice", "position"), name="invoice_line_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_ht__gt', 0)), name='invoice_line_positive'),
+            model_name="invoiceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_ht__gt", 0)), name="invoice_line_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='commitmentline',
-            constraint=models.UniqueConstraint(fields=('commitment', 'position'), name='commitment_line_position'),
+            model_name="commitmentline",
+            constraint=models.UniqueConstraint(
+                fields=("commitment", "position"), name="commitment_line_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='commitmentline',
-            constraint=models.CheckConstraint(condition=models.Q(('liquidated__gte', 0), ('released__gte', 0), ('amount__gte', django.db.models.expressions.CombinedExpression(models.F('liquidated'), '+', models.F('released')))), name='commitment_line_consumed_within_amount'),
+            model_name="commitmentline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("liquidated__gte", 0),
+                    ("released__gte", 0),
+                    (
+                        "amount__gte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("liquidated"), "+", models.F("released")
+                        ),
+                    ),
+                ),
+                name="commitment_line_consumed_within_amount",
+            ),
         ),
     ]
