@@ -9,6 +9,7 @@ from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from dsi_finance.history import document_changes
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
@@ -132,6 +133,7 @@ class TransferDetailView(CapabilityRequiredMixin, DetailView):
         context["source_after"] = lines[transfer.source_id].available_amount - transfer.amount
         context["target_after"] = lines[transfer.target_id].available_amount + transfer.amount
         context["entries"] = selectors.document_entries(actor=self.request.user, document=transfer)
+        context["changes"] = document_changes(transfer)
         user = self.request.user
         pending = transfer.state == Transfer.State.REQUESTED
         context["may_decide"] = pending and user.has_perm(perm("approve_transfer"))

@@ -536,3 +536,14 @@ def test_actions_refuse_get(action, chef, directeur, requested, client_as):
 def test_an_action_on_an_unknown_transfer_is_not_found(directeur, client_as):
     response = client_as(directeur).post(reverse("budgets:transfer-approve", args=[999_999]))
     assert response.status_code == 404
+
+
+def test_the_detail_shows_the_history_of_the_transfer(chef, directeur, requested, client_as):
+    client = client_as(directeur)
+    client.post(transfer_url("transfer-approve", requested), {"note": "Accord"})
+    text = page_text(client.get(transfer_url("transfer-detail", requested)))
+    history = text.split('data-testid="history"')[1].split("</section>")[0]
+    assert history.count('data-testid="history-item"') == 2  # requested, then approved
+    assert 'data-field="state"' in history
+    assert "Demandé" in history and "Approuvé" in history
+    assert directeur.get_full_name() in history.split('data-kind="created"')[0]
