@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from procurement import access
+
 from .roles import holds
 
 
@@ -58,6 +60,21 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem(_("BP and DM"), "budgets:revision-list", "journal-text", "view_all"),
             MenuItem(_("Transfers"), "budgets:transfer-list", "arrow-left-right", "view_all"),
             MenuItem(_("Fiscal years"), "budgets:fiscal-year-list", "calendar3", "view_budget"),
+        ),
+    ),
+    MenuSection(
+        _("Purchasing"),
+        (
+            MenuItem(_("Purchase requests"), "procurement:request-list", "cart", access.REQUESTS),
+            MenuItem(
+                _("Commitments"), "procurement:commitment-list", "journal-check", access.COMMITMENTS
+            ),
+            MenuItem(
+                _("Purchase orders"), "procurement:order-list", "file-earmark-text", access.ORDERS
+            ),
+            MenuItem(_("Receipts"), "procurement:receipt-list", "box-seam", access.RECEIPTS),
+            MenuItem(_("Invoices"), "procurement:invoice-list", "receipt", access.INVOICES),
+            MenuItem(_("Suppliers"), "procurement:supplier-list", "building", access.SUPPLIERS),
         ),
     ),
     MenuSection(

@@ -88,3 +88,108 @@ class PurchaseRequestAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Purchase orders and receipts (helper "orders") ----------------------------------
+
+from .models import PurchaseOrder, Receipt, ReceiptLine  # noqa: E402
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(SimpleHistoryAdmin):
+    """Read only: orders are issued, sent and cancelled through their screens and
+    services (procurement.services.orders), which number them without gap."""
+
+    list_display = ("number", "supplier", "commitment", "state", "amount_ttc", "issued_at")
+    list_filter = ("state", "fiscal_year")
+    search_fields = ("number", "supplier__name", "commitment__number")
+    list_select_related = ("supplier", "commitment")
+    ordering = ("-issued_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReceiptLineInline(_ReadOnlyInline):
+    model = ReceiptLine
+    fields = ("commitment_line", "quantity")
+    readonly_fields = fields
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(SimpleHistoryAdmin):
+    """Read only: receipts are recorded and cancelled through their screens and services
+    (procurement.services.receipts), which keep the received quantities."""
+
+    list_display = ("number", "commitment", "received_on", "recorded_by", "cancelled_at")
+    search_fields = ("number", "commitment__number")
+    list_select_related = ("commitment", "recorded_by")
+    inlines = (ReceiptLineInline,)
+    ordering = ("-received_on",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Invoices (helper "invoices") ---------------------------------------------------
+
+from .models import Invoice, InvoiceLine  # noqa: E402
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    fields = (
+        "position",
+        "description",
+        "commitment_line",
+        "budget_line",
+        "quantity",
+        "tax_rate",
+        "amount_ht_currency",
+        "amount_ht",
+    )
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(SimpleHistoryAdmin):
+    """Read only: invoices are entered, liquidated, cancelled and paid through the screens
+    (procurement.services.invoices), which post the ledger entries. Over a million rows,
+    the list counts nothing it does not need to."""
+
+    list_display = ("number", "supplier", "supplier_number", "state", "amount_ht", "due_on")
+    list_filter = ("state", "currency")
+    list_select_related = ("supplier",)
+    search_fields = ("=number", "supplier_number")
+    show_full_result_count = False
+    date_hierarchy = "received_on"
+    inlines = (InvoiceLineInline,)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Invoice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

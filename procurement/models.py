@@ -419,6 +419,13 @@ class PurchaseOrder(models.Model):
         USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # A cancelled order keeps its number (the supplier may hold it); it ends the
+    # ordering of its commitment (one order per commitment).
+    cancelled_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("cancellation reason"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -566,6 +573,21 @@ class Invoice(models.Model):
             models.Index(fields=("state", "due_on")),
             models.Index(fields=("supplier", "-received_on")),
             models.Index(fields=("commitment", "state")),
+            # The invoice list's other orders, each read from an index (no sort of a
+            # million rows per page): every year, newest received first; the "to
+            # liquidate" and "late for payment" tabs, oldest due first. The partial
+            # indexes hold only the invoices of their tab.
+            models.Index(fields=("-received_on", "-id"), name="invoice_received_desc"),
+            models.Index(
+                fields=("due_on", "id"),
+                name="invoice_to_liquidate_due",
+                condition=Q(state__in=("entered", "to_validate")),
+            ),
+            models.Index(
+                fields=("due_on", "id"),
+                name="invoice_unpaid_due",
+                condition=~Q(state="cancelled") & Q(payment_date__isnull=True),
+            ),
         ]
         constraints = [
             # A supplier's invoice number is entered once (a cancelled entry frees it).

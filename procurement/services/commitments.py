@@ -95,7 +95,7 @@ def commitment_create(
             code="supplier_inactive",
         )
     year = _fiscal_year_of(lines)
-    commitment = Commitment.objects.create(
+    commitment = Commitment(
         fiscal_year=year,
         number=next_number("EJ", year.year),
         kind=kind,
@@ -107,6 +107,8 @@ def commitment_create(
         amount=sum(spec.amount for spec in lines),
         created_by=user,
     )
+    commitment._history_user = user  # also outside a web request (API token, commands)
+    commitment.save()
     CommitmentLine.objects.bulk_create(
         CommitmentLine(
             commitment=commitment,
@@ -250,14 +252,17 @@ def commitment_close(*, user, commitment: Commitment, reason: str = "") -> Commi
     commitment.closed_by = user
     commitment.closed_at = timezone.now()
     commitment.close_reason = reason
+    commitment._history_user = user
     commitment._change_reason = _("Closed, %(released)s released") % {
         "released": format_xpf(released)
     }
     commitment.save()
     if commitment.purchase_request_id:
-        PurchaseRequest.objects.filter(pk=commitment.purchase_request_id).update(
-            state=PurchaseRequest.State.CLOSED
-        )
+        # save(), not update(): the request's history keeps who closed it and when.
+        request = PurchaseRequest.objects.get(pk=commitment.purchase_request_id)
+        request.state = PurchaseRequest.State.CLOSED
+        request._history_user = user
+        request.save(update_fields=["state"])
     return commitment
 
 
@@ -287,5 +292,6 @@ def commitment_cancel(*, user, commitment: Commitment, reason: str) -> Commitmen
     commitment.closed_by = user
     commitment.closed_at = timezone.now()
     commitment.close_reason = reason
+    commitment._history_user = user
     commitment.save()
     return commitment

@@ -305,6 +305,7 @@ def purchase_request_create(
     )
     _set_totals(request, cleaned)
     request._change_reason = _("Request entered")
+    request._history_user = user
     request.save()
     _write_lines(request, cleaned)
     return request
@@ -344,6 +345,7 @@ def purchase_request_update(
     _set_totals(request, cleaned)
     _write_lines(request, cleaned)
     request._change_reason = _("Request edited")
+    request._history_user = user
     request.save()
     return request
 
@@ -375,6 +377,7 @@ def purchase_request_submit(*, user, request: PurchaseRequest) -> PurchaseReques
     request.state = State.SUBMITTED
     request.submitted_at = timezone.now()
     request._change_reason = _("Submitted for approval")
+    request._history_user = user
     request.save()
     return request
 
@@ -461,6 +464,7 @@ def purchase_request_approve(
     request.decided_at = timezone.now()
     request.decision_reason = override_reason
     request._change_reason = _("Approved, commitment %(number)s") % {"number": commitment.number}
+    request._history_user = user
     request.save()
     return commitment
 
@@ -478,6 +482,7 @@ def purchase_request_reject(*, user, request: PurchaseRequest, reason: str) -> P
     request.decided_at = timezone.now()
     request.decision_reason = reason
     request._change_reason = _("Rejected")
+    request._history_user = user
     request.save()
     return request
 
@@ -496,6 +501,7 @@ def purchase_request_reopen(*, user, request: PurchaseRequest) -> PurchaseReques
     request.decided_at = None
     request.decision_reason = ""
     request._change_reason = _("Reopened after rejection")
+    request._history_user = user
     request.save()
     return request
 
@@ -557,16 +563,21 @@ def purchase_request_cancel(*, user, request: PurchaseRequest, reason: str) -> P
         order = PurchaseOrder.objects.select_for_update().filter(commitment=commitment).first()
         if order is not None and order.state != PurchaseOrder.State.CANCELLED:
             order.state = PurchaseOrder.State.CANCELLED
-            order._change_reason = _("Cancelled with the request %(number)s: %(reason)s") % {
+            order.cancelled_by = user
+            order.cancelled_at = timezone.now()
+            order.cancel_reason = _("Cancelled with the request %(number)s: %(reason)s") % {
                 "number": request.number,
                 "reason": reason,
             }
+            order._change_reason = order.cancel_reason
+            order._history_user = user
             order.save()
     request.state = State.CANCELLED
     request.cancelled_by = user
     request.cancelled_at = timezone.now()
     request.cancel_reason = reason
     request._change_reason = _("Cancelled")
+    request._history_user = user
     request.save()
     return request
 

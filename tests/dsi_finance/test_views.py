@@ -204,12 +204,46 @@ def test_an_unknown_language_in_the_cookie_falls_back_to_french(chef, client_as)
 
 _BUDGET_READ = ["Disponible (DISCO)", "Exercices"]
 _BUDGET_ALL = ["Disponible (DISCO)", "BP et DM", "Virements", "Exercices"]
+_PURCHASING_ALL = [
+    "Demandes d’achat",
+    "Engagements",
+    "Bons de commande",
+    "Services faits",
+    "Factures",
+    "Fournisseurs",
+]
+_PURCHASING_BUYER = [
+    "Demandes d’achat",
+    "Engagements",
+    "Bons de commande",
+    "Services faits",
+    "Fournisseurs",
+]
+_PURCHASING_ACCOUNTING = [
+    "Engagements",
+    "Bons de commande",
+    "Services faits",
+    "Factures",
+    "Fournisseurs",
+]
+_READER = [
+    "Accueil",
+    *_BUDGET_ALL,
+    *_PURCHASING_ALL,
+    "Personnes et rôles",
+    "Documentation de l'API",
+]
 MENUS = {
-    Role.PILOTAGE: ["Accueil", *_BUDGET_ALL, "Personnes et rôles", "Documentation de l'API"],
-    Role.ACHAT: ["Accueil", *_BUDGET_READ, "Documentation de l'API"],
-    Role.COMPTABILITE: ["Accueil", *_BUDGET_READ, "Documentation de l'API"],
-    Role.DIRECTION: ["Accueil", *_BUDGET_ALL, "Personnes et rôles", "Documentation de l'API"],
-    Role.CONTROLE: ["Accueil", *_BUDGET_ALL, "Personnes et rôles", "Documentation de l'API"],
+    Role.PILOTAGE: _READER,
+    Role.ACHAT: ["Accueil", *_BUDGET_READ, *_PURCHASING_BUYER, "Documentation de l'API"],
+    Role.COMPTABILITE: [
+        "Accueil",
+        *_BUDGET_READ,
+        *_PURCHASING_ACCOUNTING,
+        "Documentation de l'API",
+    ],
+    Role.DIRECTION: _READER,
+    Role.CONTROLE: _READER,
 }
 
 
