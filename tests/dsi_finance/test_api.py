@@ -161,6 +161,12 @@ def test_the_api_root_lists_the_endpoints(controleur, api):
         "fiscal-years": "http://testserver/api/v1/fiscal-years/",
         "budget-lines": "http://testserver/api/v1/budget-lines/",
         "revisions": "http://testserver/api/v1/revisions/",
+        "suppliers": "http://testserver/api/v1/suppliers/",
+        "purchase-requests": "http://testserver/api/v1/purchase-requests/",
+        "commitments": "http://testserver/api/v1/commitments/",
+        "purchase-orders": "http://testserver/api/v1/purchase-orders/",
+        "receipts": "http://testserver/api/v1/receipts/",
+        "invoices": "http://testserver/api/v1/invoices/",
         "auth/token": "http://testserver/api/v1/auth/token/",
         "me": "http://testserver/api/v1/me/",
     }

@@ -117,7 +117,19 @@ def test_menu_hides_administration_from_non_staff_users(chef, admin_user):
     assert "Administration" in labels(admin_user)
 
 
-def test_every_menu_entry_names_a_known_capability():
+def test_every_menu_entry_names_known_capabilities():
     for section in MENU:
         for item in section.items:
-            assert item.capability is None or item.capability in CAPABILITIES
+            if item.capability is None:
+                continue
+            wanted = (item.capability,) if isinstance(item.capability, str) else item.capability
+            assert wanted and all(code in CAPABILITIES for code in wanted), item.url_name
+
+
+def test_a_tuple_of_capabilities_means_any_one_of_them(acheteur, comptable, sans_role):
+    from dsi_finance.roles import holds
+
+    assert holds(acheteur, ("enter_invoice", "enter_purchase_request"))
+    assert holds(comptable, ("enter_invoice", "enter_purchase_request"))
+    assert not holds(sans_role, ("enter_invoice", "enter_purchase_request"))
+    assert not holds(acheteur, "enter_invoice")
