@@ -227,7 +227,7 @@ def purchase_order_cancel(*, user, order: PurchaseOrder, reason: str) -> Purchas
     order.cancelled_by = user
     order.cancelled_at = timezone.now()
     order.cancel_reason = reason
-    order._change_reason = reason
+    order._change_reason = reason[:100]  # the history keeps 100 characters; the field keeps all
     order._history_user = user
     order.save()
     request_progress_refresh(commitment)

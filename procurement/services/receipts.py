@@ -246,7 +246,7 @@ def receipt_cancel(*, user, receipt: Receipt, reason: str) -> Receipt:
     receipt.cancelled_by = user
     receipt.cancelled_at = timezone.now()
     receipt.cancel_reason = reason
-    receipt._change_reason = reason
+    receipt._change_reason = reason[:100]  # the history keeps 100 characters; the field keeps all
     receipt._history_user = user
     receipt.save()
     request_progress_refresh(commitment)

@@ -565,11 +565,11 @@ def purchase_request_cancel(*, user, request: PurchaseRequest, reason: str) -> P
             order.state = PurchaseOrder.State.CANCELLED
             order.cancelled_by = user
             order.cancelled_at = timezone.now()
-            order.cancel_reason = _("Cancelled with the request %(number)s: %(reason)s") % {
-                "number": request.number,
-                "reason": reason,
+            order.cancel_reason = reason
+            # The history's change reason holds 100 characters: the reason itself is a field.
+            order._change_reason = _("Cancelled with the request %(number)s") % {
+                "number": request.number
             }
-            order._change_reason = order.cancel_reason
             order._history_user = user
             order.save()
     request.state = State.CANCELLED

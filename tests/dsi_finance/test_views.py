@@ -212,20 +212,6 @@ _PURCHASING_ALL = [
     "Factures",
     "Fournisseurs",
 ]
-_PURCHASING_BUYER = [
-    "Demandes d’achat",
-    "Engagements",
-    "Bons de commande",
-    "Services faits",
-    "Fournisseurs",
-]
-_PURCHASING_ACCOUNTING = [
-    "Engagements",
-    "Bons de commande",
-    "Services faits",
-    "Factures",
-    "Fournisseurs",
-]
 _READER = [
     "Accueil",
     *_BUDGET_ALL,
@@ -235,13 +221,9 @@ _READER = [
 ]
 MENUS = {
     Role.PILOTAGE: _READER,
-    Role.ACHAT: ["Accueil", *_BUDGET_READ, *_PURCHASING_BUYER, "Documentation de l'API"],
-    Role.COMPTABILITE: [
-        "Accueil",
-        *_BUDGET_READ,
-        *_PURCHASING_ACCOUNTING,
-        "Documentation de l'API",
-    ],
+    # The buyer and the accounting assistant read the whole purchasing chain.
+    Role.ACHAT: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l'API"],
+    Role.COMPTABILITE: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l'API"],
     Role.DIRECTION: _READER,
     Role.CONTROLE: _READER,
 }

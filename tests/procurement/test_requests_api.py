@@ -101,9 +101,9 @@ def body(supplier, line, **changes) -> dict:
 # --- Access ---------------------------------------------------------------------------
 
 
-def test_an_anonymous_call_gets_401_and_a_role_without_requests_403(client, comptable, as_user):
+def test_an_anonymous_call_gets_401_and_a_role_without_requests_403(client, sans_role, as_user):
     assert APIClient().get(LIST).status_code == 401
-    assert as_user(comptable).get(LIST).status_code == 403
+    assert as_user(sans_role).get(LIST).status_code == 403
 
 
 def test_a_token_opens_the_list(acheteur, line, supplier):

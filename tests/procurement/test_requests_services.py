@@ -591,7 +591,8 @@ def test_cancelling_an_ordered_request_cancels_its_order(acheteur, chef, line, s
     services.purchase_request_cancel(user=chef, request=pr, reason="Commande annulée")
     order.refresh_from_db()
     assert order.state == PurchaseOrder.State.CANCELLED
-    assert order.history.first().history_change_reason.endswith("Commande annulée")
+    assert (order.cancelled_by, order.cancel_reason) == (chef, "Commande annulée")
+    assert order.history.first().history_user == chef
     assert figures(line) == (0, 1_000_000)
 
 

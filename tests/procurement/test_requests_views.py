@@ -122,9 +122,14 @@ def test_the_list_sends_an_anonymous_visitor_to_the_login_page(client):
     assert_sends_to_login(client.get(LIST_URL))
 
 
-def test_the_list_is_refused_to_a_role_without_requests(client_as, comptable, sans_role):
-    assert client_as(comptable).get(LIST_URL).status_code == 403
+def test_the_list_is_refused_to_a_role_without_requests(client_as, sans_role):
     assert client_as(sans_role).get(LIST_URL).status_code == 403
+
+
+def test_the_accounting_assistant_reads_the_requests_in_the_all_tab_only(client_as, comptable):
+    response = client_as(comptable).get(LIST_URL)
+    assert response.status_code == 200
+    assert client_as(comptable).get(LIST_URL, {"tab": "mine"}).status_code == 403
 
 
 def test_each_role_sees_its_tabs_and_is_refused_the_others(
@@ -409,9 +414,9 @@ def test_editing_an_approved_request_is_refused_with_a_message(
 # --- Live availability ------------------------------------------------------------------
 
 
-def test_the_availability_of_one_budget_line(client, client_as, acheteur, comptable, line):
+def test_the_availability_of_one_budget_line(client, client_as, acheteur, sans_role, line):
     assert_sends_to_login(client.get(AVAILABILITY_URL))
-    assert client_as(comptable).get(AVAILABILITY_URL).status_code == 403
+    assert client_as(sans_role).get(AVAILABILITY_URL).status_code == 403
     response = client_as(acheteur).get(
         AVAILABILITY_URL, {"budget_line": line.pk, "amount": "1200000"}
     )
@@ -464,7 +469,7 @@ def test_the_form_rows_get_their_availability_out_of_band(client_as, acheteur, l
 
 
 def test_the_detail_page_shows_the_request_to_those_who_may_see_it(
-    client, client_as, acheteur, chef, comptable, controleur, line, supplier
+    client, client_as, acheteur, chef, sans_role, controleur, line, supplier
 ):
     pr = purchase_request(
         user=acheteur,
@@ -472,7 +477,7 @@ def test_the_detail_page_shows_the_request_to_those_who_may_see_it(
         supplier=supplier,
     )
     assert_sends_to_login(client.get(pr.get_absolute_url()))
-    assert client_as(comptable).get(pr.get_absolute_url()).status_code == 403
+    assert client_as(sans_role).get(pr.get_absolute_url()).status_code == 403
     response = client_as(acheteur).get(pr.get_absolute_url())
     text = page_text(response)
     assert response.status_code == 200
@@ -675,7 +680,7 @@ def media(settings, tmp_path):
 
 
 def test_the_buyer_attaches_a_quote_that_readers_download(
-    client_as, acheteur, chef, comptable, line, supplier, media
+    client_as, acheteur, chef, sans_role, line, supplier, media
 ):
     pr = purchase_request(user=acheteur, lines=[request_line(line)], supplier=supplier)
     upload_url = url("request-attachment-add", pr)
@@ -695,7 +700,7 @@ def test_the_buyer_attaches_a_quote_that_readers_download(
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == b"%PDF-1.4 devis"
     assert "attachment" in download["Content-Disposition"]
-    assert client_as(comptable).get(url("request-attachment", pr, attachment.pk)).status_code == 403
+    assert client_as(sans_role).get(url("request-attachment", pr, attachment.pk)).status_code == 403
     other = purchase_request(user=acheteur, lines=[request_line(line)], supplier=supplier)
     assert client_as(chef).get(url("request-attachment", other, attachment.pk)).status_code == 404
 

@@ -1,0 +1,1340 @@
+"""Supplier invoices: entry and matching, liquidation, cancellation and payment dates.
+
+The accounting assistant (comptabilite) enters an invoice, matched line by line
+to the lines of an open commitment, or direct (each line names its budget
+line). Entering takes no credits: it records the invoiced amounts and
+quantities on the commitment lines (caches `invoiced`, `invoiced_quantity`),
+checked against what was received.
+
+Liquidating moves the amount from committed to liquidated in the ledger,
+through budgets.services (DESIGN.md: procurement never writes a ledger row):
+
+- per commitment line, the part of the invoice above what remains on it is
+  first committed with `commitment_top_up` (the same check of the available
+  amount as any commitment: CreditsShortError when short, unless overridden
+  with a reason by someone allowed), then `credits_liquidate` (document = the
+  invoice), and the `liquidated` caches of the line and the commitment grow;
+- a direct invoice opens its own commitment (kind DIRECT) through
+  `commitment_create`, which takes the credits, then liquidates it at once;
+- above settings.PROCUREMENT_LIQUIDATION_THRESHOLD (before tax) nothing is
+  posted: the invoice waits for the section head's validation, which posts.
+
+Cancelling gives everything back: the invoiced caches, and for a liquidated
+invoice reversing entries (`credits_unliquidate`) per line; the commitment of
+a direct invoice is cancelled (its credits released), and credits freed on a
+commitment already closed are released too. What a top-up committed stays on
+the commitment (released when it is closed). A paid invoice is not cancelled:
+the supplier reverses it with a credit note.
+
+Every service locks the invoice row first, then its commitment
+(`lock_commitment`): a liquidation, a cancellation and a new invoice of the
+same commitment queue up instead of spending the same remainder twice.
+"""
+
+import re
+import unicodedata
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from io import BytesIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import override as override_language
+from openpyxl import load_workbook
+from simple_history.utils import bulk_update_with_history
+
+from budgets.models import BudgetLine, FiscalYear
+from budgets.services import (
+    credits_liquidate,
+    credits_release,
+    credits_unliquidate,
+)
+from dsi_finance.money import format_xpf
+from dsi_finance.roles import holds
+
+from ..models import Commitment, CommitmentLine, Invoice, InvoiceLine, Supplier, TaxRate
+from .commitments import (
+    LineSpec,
+    commitment_cancel,
+    commitment_create,
+    commitment_top_up,
+    lock_commitment,
+)
+from .common import (
+    ProcurementError,
+    document_totals,
+    next_number,
+    require_any_capability,
+    require_capability,
+    resolve_tax_rate,
+    round_francs,
+    validate_quantity,
+    validate_text,
+)
+from .progress import request_progress_refresh
+
+__all__ = [
+    "CurrencyTotals",
+    "PaymentImportResult",
+    "PaymentRowError",
+    "currency_totals",
+    "invoice_cancel",
+    "invoice_create",
+    "invoice_liquidate",
+    "invoice_payments_import",
+    "invoice_set_payment_date",
+    "invoice_validate",
+    "local_today",
+    "received_tolerance",
+]
+
+XPF = "XPF"
+EUR = "EUR"
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+CENT = Decimal("0.01")
+RATE_STEP = Decimal("0.000001")
+MAX_RATE = Decimal("99999999.999999")  # the model's 14 digits, 6 of them decimals
+MAX_LINES = 500
+CANCELLABLE_BY = ("enter_invoice", "liquidate_invoice")
+PAYMENT_CAPABILITIES = ("enter_invoice", "liquidate_invoice")
+
+
+def local_today() -> date:
+    """Today in New Caledonia (settings.TIME_ZONE, Pacific/Noumea)."""
+    return timezone.localdate()
+
+
+def _quantity_text(value: Decimal) -> str:
+    """`12.500` -> `12,5` (the active language's decimal separator)."""
+    return number_format(Decimal(f"{Decimal(value).normalize():f}"))
+
+
+# ---------------------------------------------------------------------------
+# Currency and amounts
+
+
+def _decimal(value) -> Decimal | None:
+    """A Decimal from what a form, the API or a cell gives; None when it is not a number.
+
+    A float is refused: 0.1 is not what the assistant typed."""
+    if isinstance(value, bool | float) or value is None:
+        return None
+    if isinstance(value, Decimal):
+        number = value
+    else:
+        text = str(value).strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+        try:
+            number = Decimal(text.replace(",", "."))
+        except (InvalidOperation, ValueError):
+            return None
+    return number if number.is_finite() else None
+
+
+def validate_currency(currency, exchange_rate) -> tuple[str, Decimal]:
+    """The currency code and the rate in XPF for one unit of it.
+
+    XPF: rate 1. EUR: the fixed parity (settings.EUR_PARITY); a typed rate that
+    differs is refused. Any other ISO 4217 code: its rate is required, positive.
+    """
+    code = (currency or XPF).strip().upper() if isinstance(currency, str | type(None)) else ""
+    if not CURRENCY_CODE.fullmatch(code):
+        raise ProcurementError(
+            _("The currency must be a three-letter ISO code (XPF, EUR, USD…)."), code="currency"
+        )
+    rate = None
+    if exchange_rate not in (None, ""):
+        rate = _decimal(exchange_rate)
+        if rate is None:
+            raise ProcurementError(_("The exchange rate must be a number."), code="exchange_rate")
+    if code == XPF:
+        if rate is not None and rate != 1:
+            raise ProcurementError(
+                _("An invoice in XPF has no exchange rate (1 F CFP = 1 F CFP)."),
+                code="exchange_rate",
+            )
+        return code, Decimal(1)
+    if code == EUR:
+        parity = Decimal(settings.EUR_PARITY)
+        if rate is not None and rate != parity:
+            raise ProcurementError(
+                _("The euro is at the fixed parity of %(parity)s F CFP: %(rate)s is refused.")
+                % {"parity": number_format(parity), "rate": number_format(rate)},
+                code="exchange_rate",
+            )
+        return code, parity
+    if rate is None:
+        raise ProcurementError(
+            _("An invoice in %(currency)s needs its exchange rate (F CFP for 1 %(currency)s).")
+            % {"currency": code},
+            code="exchange_rate",
+        )
+    if rate <= 0:
+        raise ProcurementError(_("The exchange rate must be positive."), code="exchange_rate")
+    if rate > MAX_RATE or rate != rate.quantize(RATE_STEP):
+        raise ProcurementError(
+            _("The exchange rate has at most 8 digits before the decimal point and 6 after."),
+            code="exchange_rate",
+        )
+    return code, rate.quantize(RATE_STEP)
+
+
+def currency_amount(value, *, currency: str, label: str | None = None) -> Decimal:
+    """A positive amount in the invoice's currency: whole francs in XPF, else 2 decimals."""
+    label = label or _("The amount before tax")
+    amount = _decimal(value)
+    if amount is None:
+        raise ProcurementError(_("%(label)s must be a number.") % {"label": label}, code="amount")
+    if amount <= 0:
+        raise ProcurementError(_("%(label)s must be positive.") % {"label": label}, code="amount")
+    if currency == XPF and amount != amount.to_integral_value():
+        raise ProcurementError(
+            _("%(label)s must be a whole number of francs.") % {"label": label}, code="amount"
+        )
+    if amount != amount.quantize(CENT):
+        raise ProcurementError(
+            _("%(label)s has at most two decimals.") % {"label": label}, code="amount"
+        )
+    if amount > settings.PROCUREMENT_MAX_AMOUNT:
+        raise ProcurementError(
+            _("%(label)s is absurdly large: check the figure.") % {"label": label}, code="amount"
+        )
+    return amount.quantize(CENT)
+
+
+def to_xpf(amount: Decimal, rate: Decimal) -> int:
+    """An amount of the currency in whole francs, half rounded up."""
+    return round_francs(Decimal(amount) * Decimal(rate))
+
+
+@dataclass(frozen=True)
+class CurrencyTaxLine:
+    rate: Decimal
+    base: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    ht: Decimal
+    tax: Decimal
+    ttc: Decimal
+    by_rate: tuple[CurrencyTaxLine, ...]
+
+
+def currency_totals(lines: Iterable[tuple[Decimal, Decimal]], *, currency: str) -> CurrencyTotals:
+    """Totals of (amount before tax, TGC rate %) lines in the invoice's currency: the TGC
+    per rate on the sum of the lines at that rate, rounded to the cent (to the franc in XPF)."""
+    step = Decimal(1) if currency == XPF else CENT
+    bases: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for amount, rate in lines:
+        bases[Decimal(rate)] += Decimal(amount)
+    by_rate = tuple(
+        CurrencyTaxLine(
+            rate=rate,
+            base=base.quantize(CENT),
+            tax=(base * rate / 100).quantize(step, rounding=ROUND_HALF_UP).quantize(CENT),
+        )
+        for rate, base in sorted(bases.items(), reverse=True)
+    )
+    ht = sum((line.base for line in by_rate), Decimal("0.00"))
+    tax = sum((line.tax for line in by_rate), Decimal("0.00"))
+    return CurrencyTotals(ht=ht, tax=tax, ttc=ht + tax, by_rate=by_rate)
+
+
+def received_tolerance(received: Decimal) -> Decimal:
+    """The most that may be invoiced of a line `received` was recorded for."""
+    percent = Decimal(settings.PROCUREMENT_RECEIPT_TOLERANCE_PERCENT)
+    return Decimal(received) * (1 + percent / 100)
+
+
+# ---------------------------------------------------------------------------
+# Entry
+
+
+@dataclass
+class _Line:
+    position: int
+    description: str
+    amount_currency: Decimal
+    amount_ht: int
+    tax_rate: TaxRate
+    quantity: Decimal | None
+    budget_line: BudgetLine
+    commitment_line: CommitmentLine | None
+
+
+def _pk(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        return -1
+    pk = getattr(value, "pk", value)
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _prefixed(position: int, error: ProcurementError) -> ProcurementError:
+    message = " ".join(error.messages)
+    return ProcurementError(
+        _("Line %(position)s: %(message)s") % {"position": position, "message": message},
+        code=getattr(error, "code", None),
+    )
+
+
+def _resolve_commitment(commitment, raw_lines: list[dict]) -> Commitment | None:
+    """The commitment the invoice is matched to: given, or the one of its matched lines."""
+    pk = _pk(commitment)
+    if pk is None:
+        line_ids = {_pk(line.get("commitment_line")) for line in raw_lines} - {None}
+        if not line_ids:
+            return None
+        found = set(
+            CommitmentLine.objects.filter(pk__in=line_ids).values_list("commitment_id", flat=True)
+        )
+        if len(found) != 1:
+            raise ProcurementError(
+                _("The lines of an invoice are matched to the lines of one commitment."),
+                code="commitment",
+            )
+        (pk,) = found
+    try:
+        # Locked: the remainder and the invoiced quantities read below stay true until commit.
+        return lock_commitment(pk)
+    except Commitment.DoesNotExist:
+        raise ProcurementError(_("Unknown commitment."), code="commitment") from None
+
+
+def _check_commitment(commitment: Commitment, supplier: Supplier) -> None:
+    if commitment.state != Commitment.State.OPEN:
+        raise ProcurementError(
+            _("The commitment %(number)s is %(state)s: no invoice can be matched to it.")
+            % {"number": commitment.number, "state": commitment.get_state_display().lower()},
+            code="commitment_state",
+        )
+    if commitment.kind == Commitment.Kind.DIRECT:
+        raise ProcurementError(
+            _("The commitment %(number)s belongs to a direct invoice: match to another one.")
+            % {"number": commitment.number},
+            code="commitment_direct",
+        )
+    if commitment.supplier_id != supplier.pk:
+        raise ProcurementError(
+            _("The commitment %(number)s is with %(other)s, not with %(supplier)s.")
+            % {
+                "number": commitment.number,
+                "other": commitment.supplier.name,
+                "supplier": supplier.name,
+            },
+            code="commitment_supplier",
+        )
+
+
+def _check_dates(invoice_date, received_on) -> None:
+    if not isinstance(invoice_date, date) or isinstance(invoice_date, datetime):
+        raise ProcurementError(_("The invoice date is required."), code="invoice_date")
+    if not isinstance(received_on, date) or isinstance(received_on, datetime):
+        raise ProcurementError(_("The date of receipt is required."), code="received_on")
+    if invoice_date > received_on:
+        raise ProcurementError(
+            _("The invoice is dated %(date)s, after it was received (%(received)s).")
+            % {
+                "date": invoice_date.strftime("%d/%m/%Y"),
+                "received": received_on.strftime("%d/%m/%Y"),
+            },
+            code="invoice_date",
+        )
+    if received_on > local_today():
+        raise ProcurementError(
+            _("The date of receipt %(date)s is in the future.")
+            % {"date": received_on.strftime("%d/%m/%Y")},
+            code="received_on",
+        )
+
+
+def _duplicate_of(supplier: Supplier, supplier_number: str) -> Invoice | None:
+    """The live invoice already entered with this supplier's number (case ignored)."""
+    return (
+        Invoice.objects.filter(supplier=supplier, supplier_number__iexact=supplier_number)
+        .exclude(state=Invoice.State.CANCELLED)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _duplicate_error(existing: Invoice, supplier: Supplier) -> ProcurementError:
+    return ProcurementError(
+        _(
+            "The invoice %(supplier_number)s of %(supplier)s is already entered as %(number)s: "
+            "the same invoice cannot be entered twice."
+        )
+        % {
+            "supplier_number": existing.supplier_number,
+            "supplier": supplier.name,
+            "number": existing.number,
+        },
+        code="duplicate",
+    )
+
+
+def _lines(
+    raw_lines: list[dict],
+    *,
+    commitment: Commitment | None,
+    currency: str,
+    rate: Decimal,
+    invoice_date: date,
+) -> list[_Line]:
+    if not raw_lines:
+        raise ProcurementError(_("An invoice needs at least one line."), code="no_lines")
+    if len(raw_lines) > MAX_LINES:
+        raise ProcurementError(
+            _("An invoice has %(max)s lines at most.") % {"max": MAX_LINES}, code="lines"
+        )
+    commitment_lines: dict[int, CommitmentLine] = {}
+    budget_lines: dict[int, BudgetLine] = {}
+    if commitment is not None:
+        commitment_lines = {
+            line.pk: line
+            for line in CommitmentLine.objects.filter(commitment=commitment).select_related(
+                "budget_line__fiscal_year"
+            )
+        }
+    else:
+        wanted = {_pk(line.get("budget_line")) for line in raw_lines} - {None, -1}
+        budget_lines = BudgetLine.objects.select_related("fiscal_year").in_bulk(wanted)
+    lines = []
+    for position, raw in enumerate(raw_lines, start=1):
+        try:
+            lines.append(
+                _line(
+                    position,
+                    raw,
+                    commitment=commitment,
+                    commitment_lines=commitment_lines,
+                    budget_lines=budget_lines,
+                    currency=currency,
+                    rate=rate,
+                    invoice_date=invoice_date,
+                )
+            )
+        except ProcurementError as error:
+            raise _prefixed(position, error) from None
+    return lines
+
+
+def _line(
+    position: int,
+    raw: dict,
+    *,
+    commitment: Commitment | None,
+    commitment_lines: dict[int, CommitmentLine],
+    budget_lines: dict[int, BudgetLine],
+    currency: str,
+    rate: Decimal,
+    invoice_date: date,
+) -> _Line:
+    if not isinstance(raw, dict):
+        raise ProcurementError(_("The line cannot be read."), code="line")
+    matched = None
+    if commitment is not None:
+        pk = _pk(raw.get("commitment_line"))
+        if pk is None:
+            raise ProcurementError(
+                _("Match it to a line of the commitment %(number)s.")
+                % {"number": commitment.number},
+                code="commitment_line",
+            )
+        matched = commitment_lines.get(pk)
+        if matched is None:
+            raise ProcurementError(
+                _("The matched line is not a line of the commitment %(number)s.")
+                % {"number": commitment.number},
+                code="commitment_line",
+            )
+        budget_line = matched.budget_line
+    else:
+        if _pk(raw.get("commitment_line")) is not None:
+            raise ProcurementError(
+                _("A direct invoice is matched to no commitment line."), code="commitment_line"
+            )
+        pk = _pk(raw.get("budget_line"))
+        if pk is None:
+            raise ProcurementError(
+                _("A direct invoice's line needs its budget line."), code="budget_line"
+            )
+        budget_line = budget_lines.get(pk)
+        if budget_line is None:
+            raise ProcurementError(_("Unknown budget line."), code="budget_line")
+    description = raw.get("description")
+    if matched is not None and not (isinstance(description, str) and description.strip()):
+        description = matched.description
+    description = validate_text(description, label=_("The description"), max_length=300)
+    amount_currency = currency_amount(raw.get("amount_ht"), currency=currency)
+    amount_ht = to_xpf(amount_currency, rate)
+    if amount_ht <= 0:
+        raise ProcurementError(
+            _("%(amount)s %(currency)s is less than one franc once converted.")
+            % {"amount": number_format(amount_currency), "currency": currency},
+            code="amount",
+        )
+    if amount_ht > settings.PROCUREMENT_MAX_AMOUNT:
+        raise ProcurementError(
+            _("%(label)s is absurdly large: check the figure.")
+            % {"label": _("The amount before tax")},
+            code="amount",
+        )
+    if raw.get("tax_rate") in (None, ""):
+        raise ProcurementError(_("The TGC rate is required."), code="tax_rate")
+    tax_rate = resolve_tax_rate(raw["tax_rate"], on=invoice_date)
+    quantity = raw.get("quantity")
+    if quantity in (None, ""):
+        quantity = None
+        if matched is not None and matched.quantity is not None:
+            raise ProcurementError(
+                _(
+                    "The commitment line “%(line)s” is ordered by quantity: enter the invoiced quantity."
+                )
+                % {"line": matched.description},
+                code="quantity",
+            )
+    else:
+        quantity = validate_quantity(quantity, label=_("The invoiced quantity"))
+    return _Line(
+        position=position,
+        description=description,
+        amount_currency=amount_currency,
+        amount_ht=amount_ht,
+        tax_rate=tax_rate,
+        quantity=quantity,
+        budget_line=budget_line,
+        commitment_line=matched,
+    )
+
+
+def _check_quantities(lines: list[_Line]) -> None:
+    """The quantities invoiced of each commitment line ordered by quantity, with those of
+    the other live invoices, stay within what was received plus the tolerance."""
+    invoiced: dict[int, Decimal] = defaultdict(Decimal)
+    by_pk: dict[int, CommitmentLine] = {}
+    for line in lines:
+        if line.commitment_line is None or line.quantity is None:
+            continue
+        by_pk[line.commitment_line.pk] = line.commitment_line
+        invoiced[line.commitment_line.pk] += line.quantity
+    for pk, quantity in invoiced.items():
+        matched = by_pk[pk]
+        if matched.quantity is None:
+            continue  # an amount-only line (a recurring contract): no receipt to check
+        total = matched.invoiced_quantity + quantity
+        if total > received_tolerance(matched.received_quantity):
+            raise ProcurementError(
+                _(
+                    "Line %(position)s of the commitment, “%(line)s”: %(invoiced)s would be "
+                    "invoiced in all, but %(received)s was received (tolerance %(tolerance)s %%)."
+                )
+                % {
+                    "position": matched.position,
+                    "line": matched.description,
+                    "invoiced": _quantity_text(total),
+                    "received": _quantity_text(matched.received_quantity),
+                    "tolerance": settings.PROCUREMENT_RECEIPT_TOLERANCE_PERCENT,
+                },
+                code="over_received",
+            )
+
+
+def _fiscal_year(lines: list[_Line], commitment: Commitment | None) -> FiscalYear:
+    if commitment is not None:
+        return commitment.fiscal_year
+    years = {line.budget_line.fiscal_year_id for line in lines}
+    if len(years) != 1:
+        raise ProcurementError(
+            _("The lines of a direct invoice take credits of one fiscal year only."),
+            code="two_years",
+        )
+    year = lines[0].budget_line.fiscal_year
+    if year.state != FiscalYear.State.OPEN:
+        raise ProcurementError(
+            _("The fiscal year %(year)s is %(state)s: no invoice can be charged to it.")
+            % {"year": year.year, "state": year.get_state_display().lower()},
+            code="year_state",
+        )
+    return year
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    user,
+    supplier: Supplier,
+    supplier_number: str,
+    invoice_date: date,
+    received_on: date,
+    lines: list[dict],
+    commitment: Commitment | None = None,
+    currency: str = XPF,
+    exchange_rate: Decimal | str | None = None,
+) -> Invoice:
+    """Enter a supplier invoice, matched to a commitment's lines or direct.
+
+    Each line dict holds `description`, `amount_ht` (in the invoice's currency),
+    `tax_rate` (a TaxRate, its id or its percentage, in force on the invoice
+    date), `quantity` (optional; required when the matched commitment line is
+    ordered by quantity) and either `commitment_line` (matched) or
+    `budget_line` (direct invoice). Takes no credits: liquidation does.
+    """
+    require_capability(user, "enter_invoice")
+    if not isinstance(supplier, Supplier):
+        supplier = Supplier.objects.filter(pk=_pk(supplier)).first()
+        if supplier is None:
+            raise ProcurementError(_("Unknown supplier."), code="supplier")
+    if not supplier.is_active:
+        raise ProcurementError(
+            _("The supplier %(name)s is deactivated.") % {"name": supplier.name},
+            code="supplier_inactive",
+        )
+    supplier_number = validate_text(
+        supplier_number, label=_("The supplier's invoice number"), max_length=60
+    )
+    _check_dates(invoice_date, received_on)
+    currency, rate = validate_currency(currency, exchange_rate)
+    if not isinstance(lines, list | tuple):
+        raise ProcurementError(_("An invoice needs at least one line."), code="no_lines")
+    commitment = _resolve_commitment(commitment, list(lines))
+    if commitment is not None:
+        _check_commitment(commitment, supplier)
+    checked = _lines(
+        list(lines), commitment=commitment, currency=currency, rate=rate, invoice_date=invoice_date
+    )
+    year = _fiscal_year(checked, commitment)
+    _check_quantities(checked)
+    existing = _duplicate_of(supplier, supplier_number)
+    if existing is not None:
+        raise _duplicate_error(existing, supplier)
+
+    totals = document_totals((line.amount_ht, line.tax_rate.rate) for line in checked)
+    in_currency = currency_totals(
+        ((line.amount_currency, line.tax_rate.rate) for line in checked), currency=currency
+    )
+    invoice = Invoice(
+        fiscal_year=year,
+        number=next_number("FA", year.year),
+        supplier=supplier,
+        supplier_number=supplier_number,
+        commitment=commitment,
+        invoice_date=invoice_date,
+        received_on=received_on,
+        due_on=received_on + timedelta(days=supplier.payment_terms_days),
+        currency=currency,
+        exchange_rate=rate,
+        amount_ht=totals.ht,
+        amount_tax=totals.tax,
+        amount_ttc=totals.ttc,
+        amount_ht_currency=in_currency.ht,
+        amount_tax_currency=in_currency.tax,
+        amount_ttc_currency=in_currency.ttc,
+        entered_by=user,
+    )
+    invoice._change_reason = pgettext("invoice", "Entered")
+    try:
+        # A savepoint: a concurrent entry of the same supplier's number, committed after
+        # the check above, trips the unique constraint; the user gets the same message.
+        with transaction.atomic():
+            invoice.save()
+    except IntegrityError:
+        existing = _duplicate_of(supplier, supplier_number)
+        if existing is None:
+            raise
+        raise _duplicate_error(existing, supplier) from None
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=line.position,
+            description=line.description,
+            commitment_line=line.commitment_line,
+            budget_line=line.budget_line,
+            quantity=line.quantity,
+            tax_rate=line.tax_rate,
+            amount_ht_currency=line.amount_currency,
+            amount_ht=line.amount_ht,
+        )
+        for line in checked
+    )
+    if commitment is not None:
+        _move_invoiced(checked, sign=1)
+        request_progress_refresh(commitment)
+    return invoice
+
+
+def _move_invoiced(lines: Iterable, *, sign: int) -> None:
+    """Add (sign 1) or take back (sign -1) the lines' amounts and quantities on the
+    `invoiced` caches of their commitment lines."""
+    amounts: dict[int, int] = defaultdict(int)
+    quantities: dict[int, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        pk = line.commitment_line.pk if line.commitment_line else None
+        if pk is None:
+            continue
+        amounts[pk] += line.amount_ht
+        quantities[pk] += line.quantity or Decimal(0)
+    for pk in sorted(amounts):
+        CommitmentLine.objects.filter(pk=pk).update(
+            invoiced=F("invoiced") + sign * amounts[pk],
+            invoiced_quantity=F("invoiced_quantity") + sign * quantities[pk],
+        )
+
+
+# ---------------------------------------------------------------------------
+# Liquidation
+
+
+def _lock_invoice(invoice: Invoice | int) -> Invoice:
+    """The invoice row, locked until the transaction ends (two clicks on "liquidate"
+    queue up; the second finds it liquidated)."""
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("supplier", "fiscal_year")
+        .get(pk=getattr(invoice, "pk", invoice))
+    )
+
+
+def _require_state(invoice: Invoice, *states: str, action: str) -> None:
+    if invoice.state not in states:
+        raise ProcurementError(
+            _("The invoice %(number)s is %(state)s: %(action)s is not possible.")
+            % {
+                "number": invoice.number,
+                "state": invoice.get_state_display().lower(),
+                "action": action,
+            },
+            code="invoice_state",
+        )
+
+
+def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    return list(
+        invoice.lines.select_related("commitment_line", "budget_line", "tax_rate").order_by(
+            "position"
+        )
+    )
+
+
+def _open_direct_commitment(
+    *, user, invoice: Invoice, lines: list[InvoiceLine], override_reason: str
+) -> Commitment:
+    """The commitment of a direct invoice: its lines, taken through the same check of the
+    available amount as any commitment, then linked to the invoice's lines."""
+    commitment = commitment_create(
+        user=user,
+        kind=Commitment.Kind.DIRECT,
+        supplier=invoice.supplier,
+        subject=(
+            _("Direct invoice %(number)s (supplier's number %(supplier_number)s)")
+            % {"number": invoice.number, "supplier_number": invoice.supplier_number}
+        )[:200],
+        lines=[
+            LineSpec(
+                budget_line=line.budget_line,
+                description=line.description,
+                amount=line.amount_ht,
+                quantity=line.quantity,
+                tax_rate=line.tax_rate,
+            )
+            for line in lines
+        ],
+        override_reason=override_reason,
+    )
+    created = list(commitment.lines.order_by("position"))
+    for line, commitment_line in zip(lines, created, strict=True):
+        InvoiceLine.objects.filter(pk=line.pk).update(commitment_line=commitment_line)
+        line.commitment_line = commitment_line
+    _move_invoiced(lines, sign=1)
+    invoice.commitment = commitment
+    return lock_commitment(commitment)
+
+
+def _top_up(*, user, commitment: Commitment, lines: list[InvoiceLine], override_reason: str):
+    """Commit first what the invoice asks above each commitment line's remainder."""
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        wanted[line.commitment_line_id] += line.amount_ht
+    current = {
+        line.pk: line
+        for line in CommitmentLine.objects.filter(pk__in=wanted).select_related("commitment")
+    }
+    for pk in sorted(wanted, key=lambda pk: (current[pk].budget_line_id, pk)):
+        matched = current[pk]
+        above = wanted[pk] - matched.remainder
+        if above > 0:
+            commitment_top_up(
+                user=user, line=matched, amount=above, override_reason=override_reason
+            )
+
+
+def _post_liquidation(*, user, invoice: Invoice, override_reason: str) -> Commitment:
+    """Post the invoice's liquidation: top-ups (or the direct invoice's commitment), then
+    one liquidation entry per line, and the caches. The invoice is locked by the caller."""
+    override_reason = (override_reason or "").strip()
+    lines = _invoice_lines(invoice)
+    if invoice.commitment_id is None:
+        commitment = _open_direct_commitment(
+            user=user, invoice=invoice, lines=lines, override_reason=override_reason
+        )
+    else:
+        commitment = lock_commitment(invoice.commitment_id)
+        if commitment.state != Commitment.State.OPEN:
+            raise ProcurementError(
+                _("The commitment %(number)s is %(state)s: the invoice cannot be liquidated.")
+                % {"number": commitment.number, "state": commitment.get_state_display().lower()},
+                code="commitment_state",
+            )
+        _top_up(user=user, commitment=commitment, lines=lines, override_reason=override_reason)
+    liquidated: dict[int, int] = defaultdict(int)
+    # Budget lines in id order: the locks credits_liquidate takes follow one order.
+    for line in sorted(lines, key=lambda line: (line.budget_line_id, line.position)):
+        credits_liquidate(
+            user=user, document=invoice, line=line.budget_line_id, amount=line.amount_ht
+        )
+        liquidated[line.commitment_line_id] += line.amount_ht
+    for pk in sorted(liquidated):
+        CommitmentLine.objects.filter(pk=pk).update(liquidated=F("liquidated") + liquidated[pk])
+    Commitment.objects.filter(pk=commitment.pk).update(
+        liquidated=F("liquidated") + sum(liquidated.values())
+    )
+    commitment.refresh_from_db()
+    invoice.commitment = commitment
+    return commitment
+
+
+@transaction.atomic
+def invoice_liquidate(*, user, invoice: Invoice, override_reason: str = "") -> Invoice:
+    """Liquidate an entered invoice (comptabilite): posted at once, or, above
+    settings.PROCUREMENT_LIQUIDATION_THRESHOLD before tax, sent to the section
+    head's validation with nothing posted.
+
+    CreditsShortError (with `can_override`) when the invoice exceeds its
+    commitment (or, direct, the available amount) and credits are short;
+    `override_reason` from someone allowed commits anyway.
+    """
+    require_capability(user, "liquidate_invoice")
+    invoice = _lock_invoice(invoice)
+    _require_state(invoice, Invoice.State.ENTERED, action=_("a liquidation"))
+    invoice.liquidated_by = user
+    invoice.liquidated_at = timezone.now()
+    if invoice.amount_ht > settings.PROCUREMENT_LIQUIDATION_THRESHOLD:
+        invoice.state = Invoice.State.TO_VALIDATE
+        invoice._change_reason = _("Liquidated, above %(threshold)s: to validate") % {
+            "threshold": format_xpf(settings.PROCUREMENT_LIQUIDATION_THRESHOLD)
+        }
+        invoice.save()
+        return invoice
+    commitment = _post_liquidation(user=user, invoice=invoice, override_reason=override_reason)
+    invoice.state = Invoice.State.LIQUIDATED
+    invoice._change_reason = pgettext("invoice", "Liquidated")
+    invoice.save()
+    request_progress_refresh(commitment)
+    return invoice
+
+
+@transaction.atomic
+def invoice_validate(*, user, invoice: Invoice, override_reason: str = "") -> Invoice:
+    """The section head validates a liquidation above the threshold: it is posted now."""
+    require_capability(user, "validate_liquidation")
+    invoice = _lock_invoice(invoice)
+    _require_state(invoice, Invoice.State.TO_VALIDATE, action=_("a validation"))
+    commitment = _post_liquidation(user=user, invoice=invoice, override_reason=override_reason)
+    invoice.state = Invoice.State.LIQUIDATED
+    invoice.validated_by = user
+    invoice.validated_at = timezone.now()
+    invoice._change_reason = _("Liquidation validated")
+    invoice.save()
+    request_progress_refresh(commitment)
+    return invoice
+
+
+# ---------------------------------------------------------------------------
+# Cancellation
+
+
+def _unliquidate(*, user, invoice: Invoice, lines: list[InvoiceLine], reason: str) -> Commitment:
+    """Reverse the liquidation entries of the invoice's lines, and the caches."""
+    commitment = lock_commitment(invoice.commitment_id)
+    amounts: dict[int, int] = defaultdict(int)
+    for line in sorted(lines, key=lambda line: (line.budget_line_id, line.position)):
+        credits_unliquidate(
+            user=user,
+            document=invoice,
+            line=line.budget_line_id,
+            amount=line.amount_ht,
+            reason=reason,
+        )
+        amounts[line.commitment_line_id] += line.amount_ht
+    for pk in sorted(amounts):
+        CommitmentLine.objects.filter(pk=pk).update(liquidated=F("liquidated") - amounts[pk])
+    Commitment.objects.filter(pk=commitment.pk).update(
+        liquidated=F("liquidated") - sum(amounts.values())
+    )
+    if commitment.state != Commitment.State.OPEN and commitment.kind != Commitment.Kind.DIRECT:
+        # A closed commitment keeps no remainder: what the invoice gave back is released.
+        released = 0
+        for line in sorted(lines, key=lambda line: (line.budget_line_id, line.position)):
+            credits_release(
+                user=user,
+                document=commitment,
+                line=line.budget_line_id,
+                amount=line.amount_ht,
+                reason=reason,
+            )
+            CommitmentLine.objects.filter(pk=line.commitment_line_id).update(
+                released=F("released") + line.amount_ht
+            )
+            released += line.amount_ht
+        Commitment.objects.filter(pk=commitment.pk).update(released=F("released") + released)
+    return commitment
+
+
+@transaction.atomic
+def invoice_cancel(*, user, invoice: Invoice, reason: str) -> Invoice:
+    """Cancel an invoice with a reason; nothing is deleted.
+
+    Entered or waiting for validation: its invoiced amounts and quantities go
+    back to the commitment lines. Liquidated: reversing entries per line
+    (credits_unliquidate), the caches reduced, and a direct invoice's
+    commitment cancelled (its credits released). A paid invoice is refused:
+    the supplier reverses it with a credit note. The assistant (enter_invoice,
+    liquidate_invoice) may cancel; the section head may cancel an invoice
+    waiting for validation (refusing the liquidation).
+    """
+    invoice = _lock_invoice(invoice)
+    if invoice.state == Invoice.State.TO_VALIDATE and holds(user, "validate_liquidation"):
+        pass
+    else:
+        require_any_capability(user, *CANCELLABLE_BY)
+    reason = validate_text(reason, label=_("The reason for cancelling"), max_length=2000)
+    _require_state(
+        invoice,
+        Invoice.State.ENTERED,
+        Invoice.State.TO_VALIDATE,
+        Invoice.State.LIQUIDATED,
+        action=_("a cancellation"),
+    )
+    if invoice.is_paid:
+        raise ProcurementError(
+            _(
+                "The invoice %(number)s was paid on %(date)s: a paid invoice is reversed by the "
+                "supplier's credit note, not cancelled."
+            )
+            % {"number": invoice.number, "date": invoice.payment_date.strftime("%d/%m/%Y")},
+            code="paid",
+        )
+    lines = _invoice_lines(invoice)
+    was_liquidated = invoice.state == Invoice.State.LIQUIDATED
+    commitment = None
+    if was_liquidated:
+        commitment = _unliquidate(user=user, invoice=invoice, lines=lines, reason=reason)
+    elif invoice.commitment_id is not None:
+        commitment = lock_commitment(invoice.commitment_id)
+    _move_invoiced(lines, sign=-1)
+    invoice.state = Invoice.State.CANCELLED
+    invoice.cancelled_by = user
+    invoice.cancelled_at = timezone.now()
+    invoice.cancel_reason = reason
+    invoice._change_reason = pgettext("invoice", "Cancelled")
+    invoice.save()
+    if commitment is not None:
+        if commitment.kind == Commitment.Kind.DIRECT and was_liquidated:
+            commitment_cancel(user=user, commitment=commitment, reason=reason)
+        request_progress_refresh(commitment)
+    return invoice
+
+
+# ---------------------------------------------------------------------------
+# Payment dates
+
+
+def _check_payment_date(invoice: Invoice, payment_date) -> date:
+    if not isinstance(payment_date, date) or isinstance(payment_date, datetime):
+        raise ProcurementError(_("The payment date is required."), code="payment_date")
+    if invoice.state != Invoice.State.LIQUIDATED:
+        raise ProcurementError(
+            _("The invoice %(number)s is %(state)s: only a liquidated invoice is paid.")
+            % {"number": invoice.number, "state": invoice.get_state_display().lower()},
+            code="invoice_state",
+        )
+    if payment_date < invoice.invoice_date:
+        raise ProcurementError(
+            _("The payment date %(date)s is before the invoice date (%(invoice_date)s).")
+            % {
+                "date": payment_date.strftime("%d/%m/%Y"),
+                "invoice_date": invoice.invoice_date.strftime("%d/%m/%Y"),
+            },
+            code="payment_date",
+        )
+    if payment_date > local_today():
+        raise ProcurementError(
+            _("The payment date %(date)s is in the future.")
+            % {"date": payment_date.strftime("%d/%m/%Y")},
+            code="payment_date",
+        )
+    return payment_date
+
+
+@transaction.atomic
+def invoice_set_payment_date(*, user, invoice: Invoice, payment_date: date) -> Invoice:
+    """Record (or correct) the date a liquidated invoice was paid, to follow payment delays."""
+    require_any_capability(user, *PAYMENT_CAPABILITIES)
+    invoice = _lock_invoice(invoice)
+    _check_payment_date(invoice, payment_date)
+    if invoice.payment_date != payment_date:
+        invoice.payment_date = payment_date
+        invoice._change_reason = _("Payment date entered")
+        invoice.save()
+    return invoice
+
+
+# ---------------------------------------------------------------------------
+# Payment dates imported from a spreadsheet
+
+PAYMENT_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+PAYMENT_IMPORT_MAX_ROWS = 20_000
+PAYMENT_IMPORT_MAX_UNCOMPRESSED = 100 * 1024 * 1024
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# field -> header; a column is found by its header, in the current language or in English.
+PAYMENT_COLUMNS = (
+    ("number", gettext_lazy("Invoice number")),
+    ("ridet", gettext_lazy("Supplier RIDET")),
+    ("supplier_number", gettext_lazy("Supplier's invoice number")),
+    ("payment_date", gettext_lazy("Payment date")),
+)
+FORMULA_QUOTE_PREFIXES = ("=", "+", "-", "@")
+
+
+@dataclass(frozen=True)
+class PaymentRowError:
+    row: int  # the sheet's row number (the header is row 1)
+    message: str
+
+
+@dataclass
+class PaymentImportResult:
+    """What an import did: every row's error and nothing applied, or all applied."""
+
+    rows: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    errors: list[PaymentRowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class _PaymentRow:
+    row: int
+    number: str
+    ridet: str
+    supplier_number: str
+    payment_date: object
+
+
+def payment_import_headers() -> list[str]:
+    return [str(title) for _field, title in PAYMENT_COLUMNS]
+
+
+def _normalise(value) -> str:
+    text = unicodedata.normalize("NFKD", _cell_text(value)).casefold()
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = text.replace("’", "'")
+    return " ".join(text.split())
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if text.startswith("'") and text[1:].startswith(FORMULA_QUOTE_PREFIXES):
+        text = text[1:]
+    return text
+
+
+def _unreadable() -> ProcurementError:
+    return ProcurementError(
+        _("This file is not a readable XLSX workbook: save it from your spreadsheet as “.xlsx”."),
+        code="not_xlsx",
+    )
+
+
+def _file_content(file) -> bytes:
+    if isinstance(file, bytes | bytearray):
+        content = bytes(file)
+    elif (getattr(file, "size", None) or 0) > PAYMENT_IMPORT_MAX_BYTES:
+        content = None
+    else:
+        if hasattr(file, "seek"):
+            file.seek(0)
+        content = file.read(PAYMENT_IMPORT_MAX_BYTES + 1)
+    if content is None or len(content) > PAYMENT_IMPORT_MAX_BYTES:
+        raise ProcurementError(
+            _("The file is larger than %(size)s MB.")
+            % {"size": PAYMENT_IMPORT_MAX_BYTES // (1024 * 1024)},
+            code="too_large",
+        )
+    if not content:
+        raise ProcurementError(_("The file is empty."), code="empty")
+    if not zipfile.is_zipfile(BytesIO(content)):
+        raise _unreadable()
+    try:
+        with zipfile.ZipFile(BytesIO(content)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _unreadable() from None
+    if inflated > PAYMENT_IMPORT_MAX_UNCOMPRESSED:
+        # A zip bomb, or a workbook far beyond a payment list.
+        raise ProcurementError(
+            _("This workbook is too large once opened: split it into smaller files."),
+            code="too_large",
+        )
+    return content
+
+
+def _header_positions(cells) -> dict[str, int] | None:
+    wanted = {}
+    for name, title in PAYMENT_COLUMNS:
+        with override_language("en"):
+            english = _normalise(str(title))
+        wanted[name] = {_normalise(str(title)), english}
+    positions: dict[str, int] = {}
+    for index, value in enumerate(cells):
+        text = _normalise(value)
+        for name, titles in wanted.items():
+            if text in titles and name not in positions:
+                positions[name] = index
+    has_key = "number" in positions or {"ridet", "supplier_number"} <= positions.keys()
+    if "payment_date" not in positions or not has_key:
+        return None
+    return positions
+
+
+def _header_error() -> ProcurementError:
+    return ProcurementError(
+        _(
+            "The first row of the sheet must name the columns: %(columns)s "
+            "(our invoice number, or the supplier's RIDET and invoice number, and the payment date)."
+        )
+        % {"columns": ", ".join(payment_import_headers())},
+        code="header",
+    )
+
+
+def _cell(cells: list, positions: dict[str, int], name: str):
+    index = positions.get(name)
+    return cells[index] if index is not None and index < len(cells) else None
+
+
+def read_payment_sheet(content: bytes) -> list[_PaymentRow]:
+    """The data rows of the first sheet (blank rows skipped), read safely: openpyxl in
+    read-only mode (defusedxml installed: no entity expansion), size and row limits."""
+    try:
+        workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # untrusted file: whatever openpyxl trips on, it is not a usable XLSX
+        raise _unreadable() from None
+    try:
+        if not workbook.worksheets:
+            raise _header_error()
+        sheet = workbook.worksheets[0]
+        rows: list[_PaymentRow] = []
+        positions = None
+        try:
+            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = list(cells)
+                if positions is None:
+                    positions = _header_positions(cells)
+                    if positions is None:
+                        raise _header_error()
+                    continue
+                if all(value is None or _cell_text(value) == "" for value in cells):
+                    continue
+                if len(rows) >= PAYMENT_IMPORT_MAX_ROWS:
+                    raise ProcurementError(
+                        _("The file has more than %(max)s rows: split it.")
+                        % {"max": PAYMENT_IMPORT_MAX_ROWS},
+                        code="too_many_rows",
+                    )
+                rows.append(
+                    _PaymentRow(
+                        row=number,
+                        number=_cell_text(_cell(cells, positions, "number")).upper(),
+                        ridet=_cell_text(_cell(cells, positions, "ridet")),
+                        supplier_number=_cell_text(_cell(cells, positions, "supplier_number")),
+                        payment_date=_cell(cells, positions, "payment_date"),
+                    )
+                )
+        except ProcurementError:
+            raise
+        except Exception:  # a damaged sheet inside a valid zip
+            raise _unreadable() from None
+        if positions is None:
+            raise _header_error()
+        return rows
+    finally:
+        workbook.close()
+
+
+def _cell_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _cell_text(value)
+    if not text:
+        raise ProcurementError(_("The payment date is required."), code="payment_date")
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ProcurementError(
+        _("The payment date “%(value)s” is not a date (expected 31/12/2026).") % {"value": text},
+        code="payment_date",
+    )
+
+
+@transaction.atomic
+def invoice_payments_import(*, user, file) -> PaymentImportResult:
+    """Payment dates from an XLSX sheet, all or nothing.
+
+    Each row names an invoice by our number (FA-…) or by the supplier's RIDET and
+    invoice number, and gives its payment date. When every row is right, every
+    date is recorded in one transaction (with its history); otherwise nothing
+    is, and the result lists every row's error. A file that cannot be read at
+    all raises ProcurementError.
+    """
+    require_any_capability(user, *PAYMENT_CAPABILITIES)
+    rows = read_payment_sheet(_file_content(file))
+    result = PaymentImportResult(rows=len(rows))
+    if not rows:
+        raise ProcurementError(_("The sheet has no row to import."), code="empty")
+
+    numbers = {row.number for row in rows if row.number}
+    supplier_numbers = {row.supplier_number for row in rows if not row.number}
+    ridets = {row.ridet for row in rows if not row.number}
+    # Locked in id order: a cancellation or a manual entry of the same invoices waits.
+    found = list(
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("supplier")
+        .filter(number__in=numbers)
+        .order_by("pk")
+    )
+    if supplier_numbers:
+        found += list(
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("supplier")
+            .filter(supplier_number__in=supplier_numbers, supplier__ridet__in=ridets)
+            .exclude(number__in=numbers)
+            .order_by("pk")
+        )
+    by_number = {invoice.number: invoice for invoice in found}
+    by_supplier: dict[tuple[str, str], list[Invoice]] = defaultdict(list)
+    for invoice in found:
+        by_supplier[(invoice.supplier.ridet, invoice.supplier_number)].append(invoice)
+
+    seen: dict[int, int] = {}
+    changes: list[Invoice] = []
+    for row in rows:
+        try:
+            invoice = _payment_row_invoice(row, by_number, by_supplier)
+            if invoice.pk in seen:
+                raise ProcurementError(
+                    _("The invoice %(number)s is already on row %(row)s.")
+                    % {"number": invoice.number, "row": seen[invoice.pk]},
+                    code="twice",
+                )
+            seen[invoice.pk] = row.row
+            payment_date = _check_payment_date(invoice, _cell_date(row.payment_date))
+        except ProcurementError as error:
+            result.errors.append(
+                PaymentRowError(
+                    row.row,
+                    _("Row %(row)s: %(message)s")
+                    % {"row": row.row, "message": " ".join(error.messages)},
+                )
+            )
+            continue
+        if invoice.payment_date == payment_date:
+            result.unchanged += 1
+            continue
+        invoice.payment_date = payment_date
+        changes.append(invoice)
+    if result.errors:
+        return result
+    if changes:
+        bulk_update_with_history(
+            changes,
+            Invoice,
+            ["payment_date"],
+            batch_size=1000,
+            default_user=user,
+            default_change_reason=_("Payment date imported"),
+        )
+    result.applied = len(changes)
+    return result
+
+
+def _payment_row_invoice(
+    row: _PaymentRow,
+    by_number: dict[str, Invoice],
+    by_supplier: dict[tuple[str, str], list[Invoice]],
+) -> Invoice:
+    if row.number:
+        invoice = by_number.get(row.number)
+        if invoice is None:
+            raise ProcurementError(
+                _("No invoice is numbered %(number)s.") % {"number": row.number}, code="unknown"
+            )
+        if (row.ridet and row.ridet != invoice.supplier.ridet) or (
+            row.supplier_number and row.supplier_number != invoice.supplier_number
+        ):
+            raise ProcurementError(
+                _(
+                    "The invoice %(number)s is the invoice %(supplier_number)s of %(supplier)s, "
+                    "not the one the row names."
+                )
+                % {
+                    "number": invoice.number,
+                    "supplier_number": invoice.supplier_number,
+                    "supplier": invoice.supplier.name,
+                },
+                code="mismatch",
+            )
+        return invoice
+    if not (row.ridet and row.supplier_number):
+        raise ProcurementError(
+            _("Give our invoice number, or the supplier's RIDET and invoice number."),
+            code="no_key",
+        )
+    candidates = by_supplier.get((row.ridet, row.supplier_number), [])
+    live = [invoice for invoice in candidates if invoice.state != Invoice.State.CANCELLED]
+    if live:
+        return live[0]
+    if candidates:
+        return candidates[0]  # cancelled: the state check says so
+    raise ProcurementError(
+        _("No invoice %(supplier_number)s of the supplier with RIDET %(ridet)s.")
+        % {"supplier_number": row.supplier_number, "ridet": row.ridet},
+        code="unknown",
+    )
