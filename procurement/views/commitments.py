@@ -88,6 +88,10 @@ class CommitmentDetailView(CapabilityRequiredMixin, DetailView):
                 and commitment.kind == Commitment.Kind.REQUEST
                 and order is None
                 and holds(user, "record_order"),
+                # An open commitment (not a direct invoice's) takes invoices, matched from here.
+                "may_invoice": is_open
+                and commitment.kind != Commitment.Kind.DIRECT
+                and holds(user, "enter_invoice"),
                 "may_receive": is_open
                 and file.receivable
                 and (active_order is not None or commitment.kind != Commitment.Kind.REQUEST)

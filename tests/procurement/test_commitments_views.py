@@ -13,7 +13,7 @@ from budgets.models import BudgetLine, FiscalYear, LedgerEntry
 from dsi_finance.idempotency import FORM_TOKEN_FIELD
 from procurement.models import Commitment
 from procurement.services import orders
-from procurement.services.commitments import LineSpec, commitment_open_recurring
+from procurement.services.commitments import LineSpec, commitment_close, commitment_open_recurring
 from tests.assertions import assert_sends_to_login
 from tests.procurement.factories import (
     SupplierFactory,
@@ -187,6 +187,18 @@ def test_a_requests_commitment_offers_the_buyer_its_order_then_its_receipt(
     assert order.number in text
     assert f"{reverse('procurement:receipt-create')}?commitment={goods.pk}" in text
     assert 'data-figure="quantity">2<' in text
+
+
+def test_the_accounting_assistant_enters_an_invoice_from_an_open_commitment(
+    comptable, acheteur, chef, recurring, client_as
+):
+    link = f"{reverse('procurement:invoice-create')}?commitment={recurring.pk}"
+    assert link in page_text(client_as(comptable).get(recurring.get_absolute_url()))
+    assert link not in page_text(client_as(acheteur).get(recurring.get_absolute_url()))
+    form = page_text(client_as(comptable).get(link))
+    assert recurring.number in form
+    commitment_close(user=chef, commitment=recurring, reason="Fin du contrat")
+    assert link not in page_text(client_as(comptable).get(recurring.get_absolute_url()))
 
 
 # --- Closing --------------------------------------------------------------------------
