@@ -152,13 +152,23 @@ class PurchaseRequest(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     decided_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     # The rejection reason, or the written reason of an approval over a short available amount.
     decision_reason = models.TextField(_("decision reason"), blank=True)
     cancelled_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("cancelled by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
@@ -241,7 +251,9 @@ class Attachment(models.Model):
     file = models.FileField(_("file"), upload_to="procurement/attachments/%Y/%m/")
     name = models.CharField(_("name"), max_length=200)
     size = models.PositiveBigIntegerField(_("size"))
-    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
@@ -296,10 +308,17 @@ class Commitment(models.Model):
     amount = models.BigIntegerField(_("committed"), default=0)
     liquidated = models.BigIntegerField(_("liquidated"), default=0)
     released = models.BigIntegerField(_("released"), default=0)
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     closed_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("closed by"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("reason"), blank=True)
@@ -413,16 +432,28 @@ class PurchaseOrder(models.Model):
     amount_ht = models.BigIntegerField(_("amount before tax"), default=0)
     amount_tax = models.BigIntegerField(_("TGC"), default=0)
     amount_ttc = models.BigIntegerField(_("amount with tax"), default=0)
-    issued_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by")
+    )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     sent_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("sent by"),
     )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # A cancelled order keeps its number (the supplier may hold it); it ends the
     # ordering of its commitment (one order per commitment).
     cancelled_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("cancelled by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
@@ -450,10 +481,17 @@ class Receipt(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)  # SF-2026-00001
     received_on = models.DateField(_("received on"))
     note = models.TextField(_("note"), blank=True)
-    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     cancelled_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("cancelled by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
@@ -547,18 +585,35 @@ class Invoice(models.Model):
         _("state"), max_length=12, choices=State.choices, default=State.ENTERED
     )
     payment_date = models.DateField(_("paid on"), null=True, blank=True)
-    entered_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    entered_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by")
+    )
     entered_at = models.DateTimeField(_("entered at"), auto_now_add=True)
     liquidated_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("liquidated by"),
     )
     liquidated_at = models.DateTimeField(_("liquidated at"), null=True, blank=True)
     validated_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("validated by"),
     )
     validated_at = models.DateTimeField(_("validated at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("cancelled by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
