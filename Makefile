@@ -16,7 +16,7 @@ help:
 	@echo "make test   - install and run the whole test suite (pytest)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make lock   - re-pin requirements/*.lock from pyproject.toml"
-	@echo "make bench  - run the benchmarks (see benchmarks/README.md)"
+	@echo "make bench  - run the benchmarks (see benchmarks/README.md; BENCH_ARGS=\"--scale 0.01 procurement\")"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -75,7 +75,7 @@ lock: | $(PY)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock
 
 bench: setup
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

@@ -1,6 +1,9 @@
 """Runs every benchmark (benchmarks/bench_*.py) on a throw-away test database.
 
-make bench            # or: .venv/bin/python benchmarks/run.py [name ...]
+make bench            # or: .venv/bin/python benchmarks/run.py [--scale S] [name ...]
+make bench BENCH_ARGS="--scale 0.01 procurement"
+
+--scale S sets BENCH_SCALE (1 = the full datasets of the issues; 0.01 for a quick check).
 """
 
 import importlib
@@ -37,5 +40,24 @@ def main(names: list[str]) -> None:
         runner.teardown_databases(old_config)
 
 
+def parse(argv: list[str]) -> list[str]:
+    """The benchmark names; `--scale S` (or `--scale=S`) sets BENCH_SCALE before any import."""
+    names = []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument == "--scale" or argument.startswith("--scale="):
+            value = argument.partition("=")[2] or next(arguments, "")
+            try:
+                scale = float(value)
+            except ValueError:
+                sys.exit(f"--scale needs a number, not {value!r}")
+            if scale <= 0:
+                sys.exit("--scale needs a number above 0")
+            os.environ["BENCH_SCALE"] = value
+        else:
+            names.append(argument)
+    return names
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(parse(sys.argv[1:]))

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from budgets import demo as budgets_demo
+from procurement import demo as procurement_demo
 
 from .roles import Role, perm, sync_role_groups
 
@@ -92,4 +93,6 @@ def seed_demo_budget(*, today=None) -> budgets_demo.BudgetSeedResult | None:
     if actors is None:
         return None
     preparer, director = actors
-    return budgets_demo.seed_demo_budget(preparer=preparer, director=director, today=today)
+    result = budgets_demo.seed_demo_budget(preparer=preparer, director=director, today=today)
+    procurement_demo.seed_demo_procurement(today=today)  # then its purchasing, once a year
+    return result

@@ -343,6 +343,8 @@ PROCUREMENT_APPROVAL_THRESHOLD = env.int("PROCUREMENT_APPROVAL_THRESHOLD", defau
 PROCUREMENT_LIQUIDATION_THRESHOLD = env.int("PROCUREMENT_LIQUIDATION_THRESHOLD", default=1_000_000)
 # Invoiced quantities may exceed received ones by this much (percent of the received quantity).
 PROCUREMENT_RECEIPT_TOLERANCE_PERCENT = env.int("PROCUREMENT_RECEIPT_TOLERANCE_PERCENT", default=5)
+# The TGC rate a new line starts with: the normal rate of New Caledonia (11 %).
+PROCUREMENT_DEFAULT_TGC_RATE = env("PROCUREMENT_DEFAULT_TGC_RATE", default="11")
 # Above this a document amount is a typing error: a thousand billion francs.
 PROCUREMENT_MAX_AMOUNT = 10**12
 # Files joined to purchase requests.

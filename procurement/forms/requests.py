@@ -7,6 +7,8 @@ field; the rules of the request (one year, an active supplier, amounts, states)
 are procurement.services.requests', whose refusals the views add to the form.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -109,7 +111,10 @@ class RequestLineForm(forms.Form):
         super().__init__(*args, **kwargs)
         rates = tax_rates_in_force(on=timezone.localdate())
         self.fields["tax_rate"].queryset = rates
-        standard = next((rate for rate in rates if rate.rate == 22), None)
+        standard = next(
+            (rate for rate in rates if rate.rate == Decimal(settings.PROCUREMENT_DEFAULT_TGC_RATE)),
+            None,
+        )
         if standard is not None:
             self.fields["tax_rate"].initial = standard.pk
         self.fields["budget_line"].queryset = budget_line_choices(actor=actor)

@@ -107,9 +107,11 @@ def _quantity_input(value: Decimal) -> str:
 
 
 def _default_rate() -> int | None:
-    """The TGC rate a new line starts with: 22 % (the most common for IT purchases)."""
+    """The TGC rate a new line starts with: the normal rate (setting, 11 % by default)."""
     rates = tax_rates_in_force()
-    rate = rates.filter(rate=Decimal(22)).first() or rates.first()
+    rate = (
+        rates.filter(rate=Decimal(settings.PROCUREMENT_DEFAULT_TGC_RATE)).first() or rates.first()
+    )
     return rate.pk if rate else None
 
 

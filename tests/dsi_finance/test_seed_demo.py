@@ -30,6 +30,15 @@ def seed(*args, **settings_overrides) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def budget_without_purchasing(request, monkeypatch):
+    """The demo's year of purchasing takes half a minute (tests/procurement/test_demo.py
+    checks it): the tests about users and the budget skip it, except the one that runs
+    exactly what `make run` runs."""
+    if request.node.name != "test_make_run_loads_users_and_budget_into_an_empty_database":
+        monkeypatch.setattr("procurement.demo.seed_demo_procurement", lambda **kwargs: None)
+
+
 @pytest.fixture
 def users_only(monkeypatch):
     """For the tests about users alone: skip the budget, seconds of work the tests below check."""
@@ -101,6 +110,11 @@ def test_make_run_loads_users_and_budget_into_an_empty_database(settings):
     assert "Utilisateur créé : chef" in output
     assert "Budget de démonstration créé" in output
     assert FiscalYear.objects.count() == 3
+    # ... and a year of purchasing (unless today is 1 January: the demo plays the year so far).
+    if timezone.localdate().timetuple().tm_yday > 1:
+        from procurement.models import Invoice, PurchaseRequest
+
+        assert PurchaseRequest.objects.exists() and Invoice.objects.exists()
     call_command("check_ledger", stdout=io.StringIO())
 
 
