@@ -65,6 +65,9 @@ def test_the_buyer_enters_two_lines_sees_their_availability_and_submits(page):
     page.locator("input[name=lines-0-description]").fill("Onduleur 3 kVA")
     page.locator("input[name=lines-0-quantity]").fill("2")
     page.locator("input[name=lines-0-unit_price]").fill("450 000")
+    # A line starts at the normal TGC rate; equipment of this kind goes at 22 %.
+    expect(page.locator("select[name=lines-0-tax_rate] option:checked")).to_have_text("11\u00a0%")
+    page.locator("select[name=lines-0-tax_rate]").select_option(label="22\u00a0%")
     page.locator("select[name=lines-0-budget_line]").select_option(str(servers.pk))
     first = page.locator("#availability-lines-0")
     expect(first.locator("[data-figure=available]")).to_have_text(xpf(2_000_000))
