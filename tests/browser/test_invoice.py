@@ -54,6 +54,9 @@ def test_the_assistant_enters_matches_and_liquidates_an_invoice(page, settings):
     page.goto(reverse("procurement:invoice-create"))
     form = page.get_by_test_id("invoice-form")
     form.locator("select[name=supplier]").select_option(str(supplier.pk))
+    # Choosing the supplier swaps the matching region (and its commitment select) in:
+    # wait for it, or the next choice would go to the select being replaced.
+    expect(page.get_by_test_id("matching")).to_have_attribute("data-supplier", str(supplier.pk))
     commitment_select = form.locator("select[name=commitment]")
     expect(commitment_select.locator(f"option[value='{commitment.pk}']")).to_have_count(1)
     commitment_select.select_option(str(commitment.pk))
@@ -125,6 +128,8 @@ def test_the_assistant_enters_a_direct_invoice_seeing_each_lines_available_amoun
     page.goto(reverse("procurement:invoice-create"))
     form = page.get_by_test_id("invoice-form")
     form.locator("select[name=supplier]").select_option(str(supplier.pk))
+    # Choosing the supplier swaps the matching region (and its commitment select) in:
+    # wait for it, or the next choice would go to the select being replaced.
     expect(page.get_by_test_id("matching")).to_have_attribute("data-supplier", str(supplier.pk))
     expect(page.get_by_test_id("commitment-lines")).to_have_count(0)
     row = page.locator("#invoice-lines tr.invoice-line-row").first
