@@ -124,6 +124,9 @@ class LineLedgerTable(BaseTable):
 
     def __init__(self, *args, **kwargs):
         self.documents: dict = {}
+        # Budget documents (revisions, transfers) open for the roles that read everything:
+        # the others see their name, not a link that would answer 403.
+        self.may_open_budget_documents = True
         super().__init__(*args, **kwargs)
 
     def render_created_at(self, value):
@@ -145,6 +148,8 @@ class LineLedgerTable(BaseTable):
         document = self.documents.get((record.document_type_id, record.document_id))
         if document is None:
             return f"{record.document_type.name} {record.document_id}"
+        if document._meta.app_label == "budgets" and not self.may_open_budget_documents:
+            return str(document)
         return document_link(document)
 
 

@@ -119,6 +119,7 @@ class LineDetailView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, 
         # rendering then reads the same, already evaluated, page.
         entries = [row.record for row in table.paginated_rows]
         table.documents = selectors.documents_of(entries)
+        table.may_open_budget_documents = self.request.user.has_perm(perm("view_all"))
         return table
 
     def get_context_data(self, **kwargs):

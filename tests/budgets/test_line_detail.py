@@ -182,6 +182,18 @@ def test_documents_link_to_their_page_or_show_their_name(chef, line, client_as):
     assert "<a " not in document_cell
 
 
+@pytest.mark.parametrize("role", [Role.ACHAT, Role.COMPTABILITE])
+def test_budget_documents_are_named_not_linked_for_roles_that_cannot_open_them(
+    role, cast, line, client_as
+):
+    text = page_text(client_as(cast[role]).get(url(line)))
+    transfer_row = text.split('data-kind="transfer_in"')[1].split("</tr>")[0]
+    assert f"Virement n° {line.transfer.pk}" in transfer_row
+    assert line.transfer.get_absolute_url() not in transfer_row
+    assert line.revision.get_absolute_url() not in text
+    assert client_as(cast[role]).get(line.transfer.get_absolute_url()).status_code == 403
+
+
 def test_dates_are_shown_in_noumea_time(chef, client_as):
     line = BudgetLineFactory()
     with time_machine.travel(datetime(2026, 3, 1, 22, 30, tzinfo=UTC), tick=False):
