@@ -21,7 +21,8 @@ from budgets.models import BudgetLine
 from dsi_finance.money import parse_francs
 
 from ..models import Supplier, TaxRate
-from ..selectors.requests import budget_line_choices, tax_rates_in_force
+from ..selectors.requests import budget_line_choices
+from ..selectors.suppliers import tax_rates_in_force
 from ..services.common import validate_quantity
 from ..services.requests import MAX_LINES
 

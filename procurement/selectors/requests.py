@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Prefetch, QuerySet, Value, When
 
 from budgets.models import BudgetLine, FiscalYear
 from budgets.selectors import line_availability
@@ -21,7 +21,7 @@ from dsi_finance.money import parse_francs
 from dsi_finance.roles import holds
 
 from ..access import APPROVE_REQUEST
-from ..models import Attachment, PurchaseRequest, PurchaseRequestLine, TaxRate
+from ..models import Attachment, PurchaseRequest, PurchaseRequestLine
 from ..services.common import document_totals, round_francs
 
 State = PurchaseRequest.State
@@ -210,14 +210,6 @@ def budget_line_choices(*, actor) -> QuerySet:
         line_availability(actor=actor)
         .filter(fiscal_year__state=FiscalYear.State.OPEN)
         .order_by("-fiscal_year__year", "section", "code")
-    )
-
-
-def tax_rates_in_force(*, on) -> QuerySet:
-    return (
-        TaxRate.objects.filter(valid_from__lte=on)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
-        .order_by("-rate")
     )
 
 

@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 
 from budgets.services import BudgetError, require_capability, validate_amount
 from dsi_finance.money import format_xpf
+from dsi_finance.roles import holds
 
 from ..models import DocumentSequence, TaxRate
+from ..selectors.suppliers import in_force_condition
 
 __all__ = [
     "BudgetError",
@@ -50,9 +52,7 @@ class ProcurementError(BudgetError):
 
 def require_any_capability(user, *capabilities: str) -> None:
     """PermissionDenied (French) unless the user holds at least one of the capabilities."""
-    from dsi_finance.roles import perm
-
-    if not any(user.has_perm(perm(code)) for code in capabilities):
+    if not holds(user, capabilities):
         require_capability(user, capabilities[0])
 
 
@@ -159,12 +159,7 @@ def resolve_tax_rate(rate, *, on: date) -> TaxRate:
             )
         query = Q(rate=percent)
         shown = f"{percent.normalize():f} %"
-    found = (
-        TaxRate.objects.filter(query, valid_from__lte=on)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
-        .order_by("-valid_from")
-        .first()
-    )
+    found = TaxRate.objects.filter(query, in_force_condition(on)).order_by("-valid_from").first()
     if found is None:
         raise ProcurementError(
             _("Unknown TGC rate: %(rate)s is not in force on %(date)s.")

@@ -44,6 +44,7 @@ from ..forms.requests import (
 )
 from ..models import Attachment, Commitment, PurchaseRequest
 from ..selectors import requests as selectors
+from ..selectors.suppliers import tax_rates_in_force
 from ..services import requests as services
 from ..services.common import document_totals
 from ..tables.requests import PurchaseRequestTable
@@ -277,9 +278,7 @@ def _typed_rows(data) -> list[dict]:
         total = int(data.get(f"{prefix}-TOTAL_FORMS", 0))
     except (TypeError, ValueError):
         total = 0
-    rates = {
-        str(rate.pk): rate.rate for rate in selectors.tax_rates_in_force(on=timezone.localdate())
-    }
+    rates = {str(rate.pk): rate.rate for rate in tax_rates_in_force(on=timezone.localdate())}
     rows = []
     for index in range(min(total, services.MAX_LINES)):
         name = f"{prefix}-{index}"
