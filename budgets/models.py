@@ -448,3 +448,50 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("A ledger entry is never deleted: post a reversing entry."))
+
+
+class Forecast(models.Model):
+    """An atterrissage: what `pilotage` expects a line to have consumed (committed) by
+    31 December, as estimated in a given month of its year.
+
+    One row per line and month: a later month's estimate does not erase the earlier
+    ones (the variance page can show how the forecast moved); the latest month's is
+    the line's current forecast. Changes keep their history.
+    """
+
+    budget_line = models.ForeignKey(
+        BudgetLine,
+        on_delete=models.PROTECT,
+        related_name="forecasts",
+        verbose_name=_("budget line"),
+    )
+    month = models.PositiveSmallIntegerField(
+        _("month"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    amount = models.BigIntegerField(_("expected amount at year end"))
+    note = models.TextField(_("note"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    entered_at = models.DateTimeField(_("entered at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("budget_line", "month")
+        verbose_name = _("forecast")
+        verbose_name_plural = _("forecasts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("budget_line", "month"), name="forecast_one_per_line_and_month"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="forecast_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(month__gte=1) & Q(month__lte=12), name="forecast_month_in_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget_line.code} {self.month:02d}: {self.amount}"

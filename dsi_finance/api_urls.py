@@ -9,6 +9,7 @@ from rest_framework import routers
 
 from budgets import api as budgets_api
 from procurement import api as procurement_api
+from reporting import api as reporting_api
 
 from . import api
 
@@ -32,11 +33,16 @@ class ApiRouter(routers.DefaultRouter):
 router = ApiRouter()
 
 # Each app lists its viewsets in ROUTES (prefix, viewset, basename).
-for _prefix, _viewset, _basename in [*budgets_api.ROUTES, *procurement_api.ROUTES]:
+for _prefix, _viewset, _basename in [
+    *budgets_api.ROUTES,
+    *procurement_api.ROUTES,
+    *reporting_api.ROUTES,
+]:
     router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="token"),
     path("me/", api.MeView.as_view(), name="me"),
+    *reporting_api.URLPATTERNS,
     *router.urls,
 ]

@@ -36,6 +36,7 @@ urlpatterns = [
     path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
     path("budget/", include("budgets.urls")),
     path("achats/", include("procurement.urls")),
+    path("pilotage/", include("reporting.urls")),
     path("compte/", include(account_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("dsi_finance.api_urls", "api"), namespace="api")),

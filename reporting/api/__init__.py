@@ -1,0 +1,5 @@
+"""The reporting API: each module lists its (prefix, viewset, basename) ROUTES, which
+dsi_finance/api_urls.py registers under /api/v1/, and its plain URLPATTERNS."""
+
+ROUTES: list = []
+URLPATTERNS: list = []

@@ -1,0 +1,1 @@
+"""The controlling reports: one module per kind builds its XLSX and its PDF."""

@@ -1,0 +1,1 @@
+"""Everything reporting reads, one module per family (dashboard, variance, provisions…)."""

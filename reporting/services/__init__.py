@@ -1,0 +1,1 @@
+"""Everything reporting writes, one module per family."""

@@ -1,0 +1,1 @@
+"""Pages of reporting, one module per family; reporting/urls.py gathers their urlpatterns."""
