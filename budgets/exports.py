@@ -9,11 +9,21 @@ integer cells with the XPF number format; text is neutralised (safe_text).
 import tempfile
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from dsi_finance.exports import (
+    AMOUNT,
+    DATE,
+    DATETIME,
+    PERCENT,
+    QUANTITY,
+    ExportColumn,
+    person_column,
+)
 from dsi_finance.xlsx import (
     HEADER_ALIGNMENT,
     HEADER_FILL,
@@ -24,6 +34,7 @@ from dsi_finance.xlsx import (
     safe_text,
 )
 
+from .models import BudgetRevision, Transfer
 from .selectors import Figures
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -128,3 +139,59 @@ def _rate_cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
     if font is not None:
         cell.font = font
     return cell
+
+
+# --- The other budgets lists, through the shared mechanism (dsi_finance.exports) ---
+
+TRANSFER_EXPORT = [
+    ExportColumn(
+        gettext_lazy("Transfer"), "pk", value=lambda pk: _("Transfer %(pk)s") % {"pk": pk}
+    ),
+    ExportColumn(gettext_lazy("Requested at"), "requested_at", kind=DATETIME),
+    ExportColumn(gettext_lazy("From"), "source__code", width=16),
+    ExportColumn(gettext_lazy("From (label)"), "source__label", width=30),
+    ExportColumn(gettext_lazy("To"), "target__code", width=16),
+    ExportColumn(gettext_lazy("To (label)"), "target__label", width=30),
+    ExportColumn(gettext_lazy("Amount"), "amount", kind=AMOUNT),
+    ExportColumn(gettext_lazy("State"), "state", choices=Transfer.State, width=12),
+    ExportColumn(gettext_lazy("Reason"), "reason", width=40),
+    person_column(gettext_lazy("Requested by"), "requested_by", width=22),
+    person_column(gettext_lazy("Decided by"), "decided_by", width=22),
+]
+
+# A line's ledger entries: the documents are named per chunk of entries (see
+# budgets.views.disco.LineDetailView.get_export_rows), hence no `field` for them.
+LINE_LEDGER_EXPORT = [
+    ExportColumn(gettext_lazy("Date"), kind=DATETIME),
+    ExportColumn(gettext_lazy("Movement"), width=24),
+    ExportColumn(gettext_lazy("Amount"), kind=AMOUNT),
+    ExportColumn(gettext_lazy("Available after"), kind=AMOUNT, total=False),
+    ExportColumn(gettext_lazy("By"), width=22),
+    ExportColumn(gettext_lazy("Document"), width=24),
+    ExportColumn(gettext_lazy("Reason"), width=40),
+]
+
+FISCAL_YEAR_EXPORT = [
+    ExportColumn(gettext_lazy("Fiscal year"), kind=QUANTITY),
+    ExportColumn(gettext_lazy("State"), width=14),
+    ExportColumn(gettext_lazy("Lines"), kind=QUANTITY),
+    ExportColumn(gettext_lazy("Opened credits"), kind=AMOUNT, total=False),
+    ExportColumn(gettext_lazy("Committed"), kind=AMOUNT, total=False),
+    ExportColumn(gettext_lazy("Liquidated"), kind=AMOUNT, total=False),
+    ExportColumn(gettext_lazy("To liquidate"), kind=AMOUNT, total=False),
+    ExportColumn(gettext_lazy("Available"), kind=AMOUNT, total=False),
+    ExportColumn(gettext_lazy("Execution rate (%)"), kind=PERCENT),
+    ExportColumn(gettext_lazy("Control level"), width=16),
+    ExportColumn(gettext_lazy("Control mode"), width=16),
+]
+
+REVISION_EXPORT = [
+    ExportColumn(gettext_lazy("Fiscal year"), "fiscal_year__year", kind=QUANTITY),
+    ExportColumn(gettext_lazy("Revision"), "kind", choices=BudgetRevision.Kind, width=24),
+    ExportColumn(gettext_lazy("State"), "state", choices=BudgetRevision.State, width=14),
+    ExportColumn(gettext_lazy("Vote date"), "vote_date", kind=DATE),
+    ExportColumn(gettext_lazy("Vote reference"), "vote_reference", width=24),
+    ExportColumn(gettext_lazy("Lines"), "item_count", kind=QUANTITY),
+    # BP amounts and DM net changes: their sum means nothing.
+    ExportColumn(gettext_lazy("Total (amount or net change)"), "total", kind=AMOUNT, total=False),
+]

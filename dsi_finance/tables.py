@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from .exports import DATETIME, ExportColumn
 from .roles import Role
 
 
@@ -48,3 +49,15 @@ class UserDirectoryTable(BaseTable):
             '<span class="badge text-bg-secondary">{}</span>',
             ((labels[name],) for name in names),
         )
+
+
+# The directory's XLSX export (dsi_finance.exports): the rows come from
+# UserDirectoryView.get_export_rows, which reads the prefetched groups.
+USER_DIRECTORY_EXPORT = [
+    ExportColumn(_("Name"), width=28),
+    ExportColumn(_("Username"), width=18),
+    ExportColumn(_("E-mail"), width=30),
+    ExportColumn(_("Roles"), width=40),
+    ExportColumn(_("Last login"), kind=DATETIME),
+    ExportColumn(_("Active"), width=8),
+]

@@ -1,11 +1,14 @@
 """The DISCO page (every line and its available amount), its XLSX export, and the line page with its ledger."""
 
+from itertools import islice
+
 from django.contrib import messages
 from django.db.models import Q
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -13,14 +16,17 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from dsi_finance.exports import XlsxExportMixin, export_filename, full_name
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import selectors
-from ..exports import XLSX_CONTENT_TYPE, disco_workbook
+from ..exports import LINE_LEDGER_EXPORT, XLSX_CONTENT_TYPE, disco_workbook
 from ..filters import DiscoFilter
-from ..models import FiscalYear
+from ..models import FiscalYear, LedgerEntry
 from ..tables import DiscoTable, LineLedgerTable
+
+EXPORT_CHUNK = 2000
 
 # The filters carried from the page to its export (not the sorting nor the page number).
 FILTER_PARAMETERS = ("year", "section", "chapter", "cost_centre", "project", "q", "low")
@@ -87,13 +93,17 @@ class DiscoExportView(CapabilityRequiredMixin, View):
         )
 
 
-class LineDetailView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, DetailView):
+class LineDetailView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, DetailView
+):
     """A line, its figures, and the ledger entries behind the figure chosen (`?figure=`)."""
 
     capability = "view_budget"
     template_name = "budgets/line_detail.html"
     table_class = LineLedgerTable
     context_object_name = "line"
+    export_columns = LINE_LEDGER_EXPORT
+    export_title = gettext_lazy("Ledger")
 
     def get_queryset(self):
         return selectors.line_availability(actor=self.request.user)
@@ -112,6 +122,31 @@ class LineDetailView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, 
     def get_table_data(self):
         kinds = selectors.FIGURE_KINDS[self.figure] if self.figure else None
         return selectors.line_ledger(actor=self.request.user, line=self.object, kinds=kinds)
+
+    def get_export_filename(self):
+        return export_filename(f"budget-ligne-{slugify(self.object.code)}-ecritures")
+
+    def get_export_rows(self):
+        """The entries the page lists (its figure, its order), all of them, each with
+        its document named: the documents are fetched once per type and chunk."""
+        entries = self.get_export_queryset().iterator(chunk_size=EXPORT_CHUNK)
+        kinds = dict(LedgerEntry.Kind.choices)
+        while chunk := list(islice(entries, EXPORT_CHUNK)):
+            documents = selectors.documents_of(chunk)
+            for entry in chunk:
+                document = documents.get((entry.document_type_id, entry.document_id))
+                user = entry.user
+                yield [
+                    entry.created_at,
+                    str(kinds.get(entry.kind, entry.kind)),
+                    entry.amount,
+                    entry.available_after,
+                    full_name(user.first_name, user.last_name, user.username) if user else "",
+                    str(document)
+                    if document is not None
+                    else f"{entry.document_type.name} {entry.document_id}",
+                    entry.reason,
+                ]
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)

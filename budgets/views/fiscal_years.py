@@ -14,10 +14,12 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin
 
 from .. import services
+from ..exports import FISCAL_YEAR_EXPORT
 from ..models import FiscalYear
 from ..selectors import availability_by, fiscal_years, line_availability
 
@@ -31,9 +33,41 @@ class FiscalYearControlsForm(forms.Form):
     )
 
 
-class FiscalYearListView(CapabilityRequiredMixin, TemplateView):
+class FiscalYearListView(CapabilityRequiredMixin, XlsxExportMixin, TemplateView):
     capability = "view_budget"
     template_name = "budgets/fiscal_year_list.html"
+    export_columns = FISCAL_YEAR_EXPORT
+    export_name = "budget-exercices"
+    export_title = gettext_lazy("Fiscal years")
+
+    def get_export_rows(self):
+        """The years as the page lists them, with the same figures (availability_by)."""
+        user = self.request.user
+        figures = {
+            row.key[0]: row for row in availability_by(line_availability(actor=user), "year")
+        }
+        for year in fiscal_years(actor=user):
+            row = figures.get(year.year)
+            sums = row.figures if row else None
+            yield [
+                year.year,
+                year.get_state_display(),
+                row.lines if row else 0,
+                *(
+                    (
+                        sums.opened,
+                        sums.committed,
+                        sums.liquidated,
+                        sums.to_liquidate,
+                        sums.available,
+                    )
+                    if sums
+                    else (None,) * 5
+                ),
+                sums.execution_rate if sums else None,
+                year.get_control_level_display(),
+                year.get_control_mode_display(),
+            ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

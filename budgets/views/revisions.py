@@ -18,15 +18,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin
 
 from .. import services
+from ..exports import REVISION_EXPORT
 from ..forms import RevisionCreateForm, RevisionItemForm, RevisionLineForm, RevisionVoteForm
 from ..models import BudgetLine, BudgetRevision, FiscalYear, Section
 from ..selectors import (
@@ -53,11 +55,17 @@ def _errors_of(error: ValidationError) -> list[str]:
 # The list
 
 
-class RevisionListView(CapabilityRequiredMixin, TemplateView):
+class RevisionListView(CapabilityRequiredMixin, XlsxExportMixin, TemplateView):
     """Per fiscal year its BP, DM1 and DM2, and the next one to prepare."""
 
     capability = "view_all"
     template_name = "budgets/revision_list.html"
+    export_columns = REVISION_EXPORT
+    export_name = "budget-revisions"
+    export_title = gettext_lazy("Budget and amending decisions")
+
+    def get_export_queryset(self):
+        return revisions(actor=self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -4,17 +4,20 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import selectors, services
+from ..exports import TRANSFER_EXPORT
 from ..filters import TransferFilter
 from ..forms import TransferDecisionForm, TransferForm
 from ..models import Transfer
@@ -22,11 +25,16 @@ from ..tables import TransferTable
 from .disco import render_line_availability
 
 
-class TransferListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class TransferListView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     capability = "view_all"
     template_name = "budgets/transfer_list.html"
     table_class = TransferTable
     filterset_class = TransferFilter
+    export_columns = TRANSFER_EXPORT
+    export_name = "budget-virements"
+    export_title = gettext_lazy("Transfers")
 
     def get_queryset(self):
         return selectors.transfers(actor=self.request.user)

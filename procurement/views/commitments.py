@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
@@ -16,6 +17,7 @@ from budgets.selectors import document_entries
 from budgets.services import BudgetError, CreditsShortError
 from budgets.tables import document_link
 from budgets.views.disco import render_line_availability
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
@@ -23,6 +25,7 @@ from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
+from ..exports import COMMITMENT_EXPORT
 from ..filters.commitments import CommitmentFilter
 from ..forms.commitments import (
     CommitmentCloseForm,
@@ -36,11 +39,16 @@ from ..services.commitments import LineSpec
 from ..tables.commitments import CommitmentTable
 
 
-class CommitmentListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class CommitmentListView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     capability = access.COMMITMENTS
     template_name = "procurement/commitment_list.html"
     table_class = CommitmentTable
     filterset_class = CommitmentFilter
+    export_columns = COMMITMENT_EXPORT
+    export_name = "achats-engagements"
+    export_title = gettext_lazy("Commitments")
 
     def get_queryset(self):
         return selectors.commitment_list(actor=self.request.user)

@@ -26,6 +26,7 @@ from budgets.selectors import document_entries
 from budgets.services import BudgetError, CreditsShortError
 from budgets.tables import document_link
 from budgets.views.disco import render_line_availability
+from dsi_finance.exports import XlsxExportMixin, export_filename
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
@@ -33,6 +34,7 @@ from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
+from ..exports import INVOICE_EXPORT
 from ..filters.invoices import InvoiceFilter
 from ..forms.invoices import (
     CURRENCIES,
@@ -57,9 +59,16 @@ TAB_LABELS = (
     ("to_liquidate", gettext_lazy("Awaiting liquidation")),
     ("late", gettext_lazy("Late for payment")),
 )
+EXPORT_NAMES = {
+    "all": "achats-factures",
+    "to_liquidate": "achats-factures-a-liquider",
+    "late": "achats-factures-en-retard",
+}
 
 
-class InvoiceListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class InvoiceListView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     """The invoices, in tabs. Paged without COUNT (LazyPaginator): a million invoices
     cost one query of one page."""
 
@@ -68,6 +77,8 @@ class InvoiceListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin,
     table_class = InvoiceTable
     filterset_class = InvoiceFilter
     paginator_class = LazyPaginator
+    export_columns = INVOICE_EXPORT
+    export_title = gettext_lazy("Invoices")
 
     @property
     def tab(self) -> str:
@@ -81,6 +92,9 @@ class InvoiceListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin,
 
     def get_queryset(self):
         return selectors.invoice_list(actor=self.request.user, tab=self.tab)
+
+    def get_export_filename(self):
+        return export_filename(EXPORT_NAMES[self.tab])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
@@ -13,6 +14,7 @@ from django_tables2 import SingleTableMixin
 
 from budgets.services import BudgetError
 from budgets.tables import document_link
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
@@ -20,6 +22,7 @@ from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
+from ..exports import ORDER_EXPORT
 from ..filters.orders import PurchaseOrderFilter
 from ..forms.orders import PurchaseOrderForm, ReasonForm
 from ..models import Commitment, PurchaseOrder
@@ -30,11 +33,16 @@ from ..services import orders as services
 from ..tables.orders import PurchaseOrderTable
 
 
-class OrderListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class OrderListView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     capability = access.ORDERS
     template_name = "procurement/order_list.html"
     table_class = PurchaseOrderTable
     filterset_class = PurchaseOrderFilter
+    export_columns = ORDER_EXPORT
+    export_name = "achats-commandes"
+    export_title = gettext_lazy("Purchase orders")
 
     def get_queryset(self):
         return selectors.order_list(actor=self.request.user)

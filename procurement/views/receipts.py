@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
@@ -13,12 +14,14 @@ from django_tables2 import SingleTableMixin
 
 from budgets.services import BudgetError
 from budgets.tables import document_link
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
+from ..exports import RECEIPT_EXPORT
 from ..filters.receipts import ReceiptFilter
 from ..forms.receipts import ReasonForm, ReceiptForm
 from ..models import Commitment
@@ -29,11 +32,16 @@ from ..services.orders import active_order
 from ..tables.receipts import ReceiptTable
 
 
-class ReceiptListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class ReceiptListView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     capability = access.RECEIPTS
     template_name = "procurement/receipt_list.html"
     table_class = ReceiptTable
     filterset_class = ReceiptFilter
+    export_columns = RECEIPT_EXPORT
+    export_name = "achats-receptions"
+    export_title = gettext_lazy("Receipts")
 
     def get_queryset(self):
         return selectors.receipt_list(actor=self.request.user)

@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -27,6 +28,7 @@ from django_tables2 import SingleTableMixin
 from budgets import selectors as budget_selectors
 from budgets.models import FiscalYear
 from budgets.services import BudgetError, CreditsShortError
+from dsi_finance.exports import XlsxExportMixin, export_filename
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
@@ -34,6 +36,7 @@ from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
+from ..exports import REQUEST_EXPORT
 from ..filters.requests import PurchaseRequestFilter
 from ..forms.requests import (
     LINES_PREFIX,
@@ -73,7 +76,7 @@ def _url_or_none(obj) -> str | None:
 
 
 class PurchaseRequestListView(
-    CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
 ):
     """Three tabs: the buyer's own requests, those waiting for approval (the ones this
     approver usually decides first) and all of them; a tab is offered only to the
@@ -83,6 +86,13 @@ class PurchaseRequestListView(
     template_name = "procurement/request_list.html"
     table_class = PurchaseRequestTable
     filterset_class = PurchaseRequestFilter
+    export_columns = REQUEST_EXPORT
+    export_title = gettext_lazy("Purchase requests")
+    export_names = {
+        "mine": "achats-mes-demandes",
+        "to_approve": "achats-demandes-a-approuver",
+        "all": "achats-demandes",
+    }
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and self.has_permission():
@@ -96,6 +106,9 @@ class PurchaseRequestListView(
 
     def get_queryset(self):
         return selectors.requests_tab(actor=self.request.user, tab=self.tab)
+
+    def get_export_filename(self):
+        return export_filename(self.export_names[self.tab])
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()

@@ -9,17 +9,20 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin, SingleTableView
 
+from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from ..access import SUPPLIERS
+from ..exports import SUPPLIER_EXPORT, TAX_RATE_EXPORT
 from ..filters.suppliers import SupplierFilter
 from ..forms.suppliers import SupplierForm
 from ..models import Supplier
@@ -32,11 +35,16 @@ MANAGE = "manage_supplier"
 CREATE_SCOPE = "procurement:supplier-create"
 
 
-class SupplierListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class SupplierListView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     capability = SUPPLIERS
     template_name = "procurement/supplier_list.html"
     table_class = SupplierTable
     filterset_class = SupplierFilter
+    export_columns = SUPPLIER_EXPORT
+    export_name = "achats-fournisseurs"
+    export_title = gettext_lazy("Suppliers")
 
     def get_queryset(self):
         return selectors.suppliers(actor=self.request.user)
@@ -152,13 +160,16 @@ class SupplierActionView(CapabilityRequiredMixin, View):
         return redirect(supplier)
 
 
-class TaxRateListView(CapabilityRequiredMixin, SingleTableView):
+class TaxRateListView(CapabilityRequiredMixin, XlsxExportMixin, SingleTableView):
     """The TGC rates and their validity (reference data, kept in the admin)."""
 
     capability = SUPPLIERS
     template_name = "procurement/tax_rate_list.html"
     table_class = TaxRateTable
     table_pagination = False
+    export_columns = TAX_RATE_EXPORT
+    export_name = "achats-taux-tgc"
+    export_title = gettext_lazy("TGC rates")
 
     def get_queryset(self):
         return selectors.tax_rates(actor=self.request.user)
