@@ -18,8 +18,10 @@ from django.db.models import (
     F,
     FloatField,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -31,6 +33,7 @@ from .models import (
     BudgetLine,
     BudgetRevision,
     FiscalYear,
+    Forecast,
     LedgerEntry,
     RevisionItem,
     Section,
@@ -386,4 +389,35 @@ def line_revision_items(*, actor=None, line: BudgetLine) -> QuerySet:
         RevisionItem.objects.filter(budget_line=line)
         .select_related("revision")
         .order_by("revision__kind")
+    )
+
+
+def current_forecasts(
+    *, actor=None, fiscal_year: FiscalYear | int, month: int | None = None
+) -> QuerySet:
+    """The current forecast (atterrissage) of each line of the year that has one: the
+    row of its latest month up to `month` (all months when None), with its budget line.
+
+    Portable (SQLite and PostgreSQL): a subquery picks, per line, the latest month.
+    Lines without any forecast up to that month do not appear.
+    """
+    rows = Forecast.objects.filter(budget_line__fiscal_year=fiscal_year)
+    if month is not None:
+        rows = rows.filter(month__lte=month)
+    latest = rows.filter(budget_line=OuterRef("budget_line")).order_by("-month").values("month")[:1]
+    return (
+        rows.filter(month=Subquery(latest))
+        .select_related("budget_line", "entered_by")
+        .order_by("budget_line__code")
+    )
+
+
+def forecast_by_line(
+    *, actor=None, fiscal_year: FiscalYear | int, month: int | None = None
+) -> dict[int, int]:
+    """{budget line id: current forecast amount} (see `current_forecasts`)."""
+    return dict(
+        current_forecasts(actor=actor, fiscal_year=fiscal_year, month=month)
+        .order_by()
+        .values_list("budget_line_id", "amount")
     )

@@ -29,6 +29,7 @@ from .models import (
     BudgetRevision,
     CostCentre,
     FiscalYear,
+    Forecast,
     LedgerEntry,
     NatureAccount,
     Project,
@@ -809,3 +810,144 @@ def credits_unliquidate(
         [(line, LedgerEntry.Kind.UNLIQUIDATE, -amount)], document=document, user=user, reason=reason
     )
     return entry
+
+
+# ---------------------------------------------------------------------------
+# Forecasts (atterrissage), helper "forecasts"
+
+
+def validate_forecast_amount(amount, *, label: str | None = None) -> int:
+    """A forecast is whole francs, zero (the line will not be used) or positive, not absurd."""
+    if amount == 0 and isinstance(amount, int) and not isinstance(amount, bool):
+        return 0
+    return validate_amount(amount, label=label or _("The forecast amount"))
+
+
+def validate_forecast_month(month) -> int:
+    if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+        raise BudgetError(_("The month must be between 1 and 12."), code="month")
+    return month
+
+
+def _require_forecast_year(fiscal_year: FiscalYear) -> None:
+    _require_year_state(
+        fiscal_year,
+        FiscalYear.State.PREPARATION,
+        FiscalYear.State.OPEN,
+        action=_("entering forecasts"),
+    )
+
+
+@transaction.atomic
+def forecast_set(
+    *, user, budget_line: BudgetLine, month: int, amount: int, note: str = ""
+) -> Forecast:
+    """Enter or change a line's year-end forecast as estimated in `month` (1–12).
+
+    The earlier months' forecasts stay: the latest month is the line's current one.
+    Every change keeps who, when and what in the forecast's history.
+    """
+    require_capability(user, "enter_forecast")
+    month = validate_forecast_month(month)
+    amount = validate_forecast_amount(
+        amount, label=_("The forecast amount of %(code)s") % {"code": budget_line.code}
+    )
+    # Locking the year serialises the forecast entries of one year: two grids saved
+    # at once cannot both create the same (line, month) row.
+    fiscal_year = FiscalYear.objects.select_for_update().get(pk=budget_line.fiscal_year_id)
+    _require_forecast_year(fiscal_year)
+    forecast = Forecast.objects.filter(budget_line=budget_line, month=month).first()
+    if forecast is None:
+        forecast = Forecast(budget_line=budget_line, month=month)
+    forecast.amount = amount
+    forecast.note = (note or "").strip()
+    forecast.entered_by = user
+    forecast._history_user = user  # who, also outside a web request (commands, tasks)
+    forecast.full_clean()
+    forecast.save()
+    return forecast
+
+
+@dataclass(frozen=True)
+class ForecastsResult:
+    """What a saved forecast grid changed (counts of lines)."""
+
+    created: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def touched(self) -> int:
+        return self.created + self.changed + self.removed
+
+
+@transaction.atomic
+def forecasts_set(
+    *, user, fiscal_year: FiscalYear, month: int, amounts: Mapping[int, int | None]
+) -> ForecastsResult:
+    """Save the forecast grid of a year and month, all or nothing.
+
+    `amounts` maps a budget line id to its forecast; None (a cell left blank) removes
+    that month's forecast of the line, if any, so that its previous month's forecast
+    is current again. Nothing is lost silently: the grid shows the month's values
+    before they are changed, the result counts the removals, and the history keeps
+    every created, changed and removed row with its user. Lines absent from
+    `amounts` are not touched. Any bad amount refuses the whole grid, with one French
+    message per line.
+    """
+    require_capability(user, "enter_forecast")
+    month = validate_forecast_month(month)
+    fiscal_year = FiscalYear.objects.select_for_update().get(pk=fiscal_year.pk)  # see forecast_set
+    _require_forecast_year(fiscal_year)
+    lines = BudgetLine.objects.in_bulk(list(amounts))
+    problems = []
+    cleaned: dict[int, int | None] = {}
+    for line_id, amount in amounts.items():
+        line = lines.get(line_id)
+        if line is None or line.fiscal_year_id != fiscal_year.pk:
+            problems.append(
+                _("The line #%(id)s is not a line of %(year)s.")
+                % {"id": line_id, "year": fiscal_year.year}
+            )
+            continue
+        if amount is None:
+            cleaned[line_id] = None
+            continue
+        try:
+            cleaned[line_id] = validate_forecast_amount(
+                amount, label=_("The forecast amount of %(code)s") % {"code": line.code}
+            )
+        except BudgetError as error:
+            problems.extend(error.messages)
+    if problems:
+        raise BudgetError(problems, code="forecast")
+    existing = {
+        forecast.budget_line_id: forecast
+        for forecast in Forecast.objects.filter(budget_line_id__in=list(cleaned), month=month)
+    }
+    counts = {"created": 0, "changed": 0, "removed": 0, "unchanged": 0}
+    for line_id in sorted(cleaned):
+        amount = cleaned[line_id]
+        forecast = existing.get(line_id)
+        if amount is None:
+            if forecast is None:
+                counts["unchanged"] += 1
+            else:
+                forecast._history_user = user
+                forecast.delete()
+                counts["removed"] += 1
+            continue
+        if forecast is not None and forecast.amount == amount:
+            counts["unchanged"] += 1
+            continue
+        if forecast is None:
+            forecast = Forecast(budget_line_id=line_id, month=month)
+            counts["created"] += 1
+        else:
+            counts["changed"] += 1
+        forecast.amount = amount
+        forecast.entered_by = user
+        forecast._history_user = user
+        forecast.save()
+    return ForecastsResult(**counts)

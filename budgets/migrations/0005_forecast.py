@@ -8,53 +8,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('budgets', '0004_user_field_labels'),
+        ("budgets", "0004_user_field_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalForecast',
+            name="HistoricalForecast",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('month', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='month')),
-                ('amount', models.BigIntegerField(verbose_name='expected amount at year end')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('entered_at', models.DateTimeField(blank=True, editable=False, verbose_name='entered at')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('budget_line', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='budgets.budgetline', verbose_name='budget line')),
-                ('entered_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "month",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="month",
+                    ),
+                ),
+                ("amount", models.BigIntegerField(verbose_name="expected amount at year end")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                (
+                    "entered_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="entered at"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="budgets.budgetline",
+                        verbose_name="budget line",
+                    ),
+                ),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="entered by",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical forecast',
-                'verbose_name_plural': 'historical forecasts',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical forecast",
+                "verbose_name_plural": "historical forecasts",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Forecast',
+            name="Forecast",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='month')),
-                ('amount', models.BigIntegerField(verbose_name='expected amount at year end')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('entered_at', models.DateTimeField(auto_now=True, verbose_name='entered at')),
-                ('budget_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='forecasts', to='budgets.budgetline', verbose_name='budget line')),
-                ('entered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "month",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="month",
+                    ),
+                ),
+                ("amount", models.BigIntegerField(verbose_name="expected amount at year end")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("entered_at", models.DateTimeField(auto_now=True, verbose_name="entered at")),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="forecasts",
+                        to="budgets.budgetline",
+                        verbose_name="budget line",
+                    ),
+                ),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="entered by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'forecast',
-                'verbose_name_plural': 'forecasts',
-                'ordering': ('budget_line', 'month'),
-                'constraints': [models.UniqueConstraint(fields=('budget_line', 'month'), name='forecast_one_per_line_and_month'), models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='forecast_amount_not_negative'), models.CheckConstraint(condition=models.Q(('month__gte', 1), ('month__lte', 12)), name='forecast_month_in_year')],
+                "verbose_name": "forecast",
+                "verbose_name_plural": "forecasts",
+                "ordering": ("budget_line", "month"),
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("budget_line", "month"), name="forecast_one_per_line_and_month"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gte", 0)), name="forecast_amount_not_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("month__gte", 1), ("month__lte", 12)),
+                        name="forecast_month_in_year",
+                    ),
+                ],
             },
         ),
     ]
