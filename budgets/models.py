@@ -433,6 +433,12 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=("budget_line", "kind")),
             models.Index(fields=("document_type", "document_id")),
+            # The dashboard's sums by month and up to a date (reporting.selectors.dashboard):
+            # an index-only scan of each line's entries of a kind, in date order.
+            models.Index(
+                fields=("budget_line", "kind", "created_at", "amount"),
+                name="ledger_line_kind_created",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero")

@@ -18,7 +18,7 @@ class ApiRouter(routers.DefaultRouter):
     """DefaultRouter whose root also lists the endpoints that are not viewsets."""
 
     include_format_suffixes = False
-    extra_root_entries = {"auth/token": "token", "me": "me"}
+    extra_root_entries = {"auth/token": "token", "me": "me", "dashboard": "dashboard"}
 
     def get_api_root_view(self, api_urls=None):
         list_route = self.routes[0].name

@@ -78,6 +78,25 @@ MENU: tuple[MenuSection, ...] = (
         ),
     ),
     MenuSection(
+        _("Steering"),
+        (
+            MenuItem(_("Dashboard"), "reporting:dashboard", "graph-up", "view_dashboard"),
+            MenuItem(
+                _("Year-end forecasts"), "reporting:forecast-entry", "pencil-square", "view_all"
+            ),
+            MenuItem(_("Variance analysis"), "reporting:variance", "bar-chart-steps", "view_all"),
+            MenuItem(
+                _("Provisions at closing"), "reporting:provisions", "hourglass-split", "view_all"
+            ),
+            MenuItem(
+                _("Reports"), "reporting:report-list", "file-earmark-bar-graph", "download_report"
+            ),
+            MenuItem(
+                _("Ledger checks"), "reporting:ledger-check-list", "shield-check", "run_closing"
+            ),
+        ),
+    ),
+    MenuSection(
         _("Organisation"),
         (MenuItem(_("People and roles"), "user-directory", "people", "view_all"),),
     ),

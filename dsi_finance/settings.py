@@ -318,6 +318,29 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
+# Reporting (reporting/tasks.py); crontab hours are Nouméa's (CELERY_TIMEZONE).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "reporting-requeue-reports": {
+            "task": "reporting.requeue_reports",
+            "schedule": crontab(),  # every minute
+        },
+        "reporting-monthly-report": {
+            "task": "reporting.monthly_report",
+            "schedule": crontab(minute=0, hour=6, day_of_month=1),
+        },
+        "reporting-nightly-ledger-check": {
+            "task": "reporting.nightly_ledger_check",
+            "schedule": crontab(minute=30, hour=2),
+        },
+    }
+)
+# A running report silent this long is taken over; a queued one sent this long ago
+# without starting is sent again (minutes).
+REPORT_STALE_AFTER_MINUTES = env.int("REPORT_STALE_AFTER_MINUTES", default=30)
+REPORT_RESEND_AFTER_MINUTES = env.int("REPORT_RESEND_AFTER_MINUTES", default=10)
 
 # --- Logging --------------------------------------------------------------
 

@@ -10,18 +10,19 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from .exports import XlsxExportMixin, yes_no
 from .filters import UserDirectoryFilter
 from .health import system_health
-from .roles import CAPABILITIES, holds, user_capabilities, user_roles
+from .roles import CAPABILITIES, Role, holds, user_capabilities, user_roles
 from .selectors import user_directory
-from .tables import UserDirectoryTable
+from .tables import USER_DIRECTORY_EXPORT, UserDirectoryTable
 
 
 class CapabilityRequiredMixin(PermissionRequiredMixin):
@@ -52,26 +53,59 @@ class HtmxTableMixin:
 
 
 class HomeView(CapabilityRequiredMixin, TemplateView):
+    """The greeting, roles and capabilities; for the roles that hold view_dashboard
+    (direction, pilotage, controle), the director's dashboard above them, in place."""
+
     template_name = "dsi_finance/home.html"
+
+    def get_template_names(self):
+        if holds(self.request.user, "view_dashboard"):
+            return ["reporting/home_dashboard.html"]
+        return super().get_template_names()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["roles"] = user_roles(user)
         context["capabilities"] = [CAPABILITIES[code] for code in user_capabilities(user)]
+        if holds(user, "view_dashboard"):
+            from reporting.views.dashboard import dashboard_context  # the shell over the apps
+
+            context.update(dashboard_context(self.request))
         return context
 
 
-class UserDirectoryView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class UserDirectoryView(
+    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+):
     """Who holds which role: for those who read everything (pilotage, direction, controle)."""
 
     capability = "view_all"
     template_name = "dsi_finance/user_directory.html"
     table_class = UserDirectoryTable
     filterset_class = UserDirectoryFilter
+    export_columns = USER_DIRECTORY_EXPORT
+    export_name = "personnes"
+    export_title = gettext_lazy("People")
 
     def get_queryset(self):
         return user_directory(actor=self.request.user)
+
+    def get_export_rows(self):
+        """The people the page lists, with their roles (the groups the selector prefetches,
+        read per chunk: no query per person)."""
+        labels = {role.value: str(role.label) for role in Role}
+        people = self.get_export_queryset().iterator(chunk_size=2000)
+        for person in people:
+            roles = [labels[group.name] for group in person.groups.all() if group.name in labels]
+            yield [
+                person.get_full_name() or person.get_username(),
+                person.get_username(),
+                person.email,
+                ", ".join(roles) or _("No role"),
+                person.last_login,
+                yes_no(person.is_active),
+            ]
 
 
 @login_not_required

@@ -3,6 +3,14 @@
 Each module of reporting/views/ lists its own urlpatterns.
 """
 
+from .views import dashboard, forecasts, provisions, reports, variance
+
 app_name = "reporting"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    *dashboard.urlpatterns,
+    *forecasts.urlpatterns,
+    *variance.urlpatterns,
+    *reports.urlpatterns,
+    *provisions.urlpatterns,
+]

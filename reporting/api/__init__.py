@@ -1,5 +1,11 @@
 """The reporting API: each module lists its (prefix, viewset, basename) ROUTES, which
 dsi_finance/api_urls.py registers under /api/v1/, and its plain URLPATTERNS."""
 
-ROUTES: list = []
-URLPATTERNS: list = []
+from . import dashboard, reports
+
+ROUTES: list = [
+    *reports.ROUTES,
+]
+URLPATTERNS: list = [
+    *dashboard.URLPATTERNS,
+]

@@ -167,8 +167,10 @@ def test_the_api_root_lists_the_endpoints(controleur, api):
         "purchase-orders": "http://testserver/api/v1/purchase-orders/",
         "receipts": "http://testserver/api/v1/receipts/",
         "invoices": "http://testserver/api/v1/invoices/",
+        "reports": "http://testserver/api/v1/reports/",
         "auth/token": "http://testserver/api/v1/auth/token/",
         "me": "http://testserver/api/v1/me/",
+        "dashboard": "http://testserver/api/v1/dashboard/",
     }
 
 

@@ -212,15 +212,32 @@ _PURCHASING_ALL = [
     "Factures",
     "Fournisseurs",
 ]
+_STEERING_READ = [
+    "Tableau de bord",
+    "Atterrissage",
+    "Analyse des écarts",
+    "Provisions de clôture",
+    "Rapports",
+]
 _READER = [
     "Accueil",
     *_BUDGET_ALL,
     *_PURCHASING_ALL,
+    *_STEERING_READ,
     "Personnes et rôles",
     "Documentation de l'API",
 ]
 MENUS = {
-    Role.PILOTAGE: _READER,
+    # The section head alone runs the closing and its ledger checks.
+    Role.PILOTAGE: [
+        "Accueil",
+        *_BUDGET_ALL,
+        *_PURCHASING_ALL,
+        *_STEERING_READ,
+        "Contrôles du grand livre",
+        "Personnes et rôles",
+        "Documentation de l'API",
+    ],
     # The buyer and the accounting assistant read the whole purchasing chain.
     Role.ACHAT: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l'API"],
     Role.COMPTABILITE: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l'API"],

@@ -1,0 +1,328 @@
+"""The monthly budget execution report: the figures of a year at the end of a month.
+
+From the ledger (reporting.selectors.execution): a summary (opened, committed,
+liquidated, to liquidate, available, rates; against the same month of last year),
+the figures by section, by chapter and by line, and the liquidations month by month.
+XLSX: one sheet per view; PDF: A4 landscape, one section per view.
+"""
+
+from __future__ import annotations
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from reporting.selectors.execution import MonthlyExecution, monthly_execution
+
+from . import (
+    PDF_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
+    BuiltFile,
+    Steps,
+    dated_filename,
+    no_progress,
+    temporary_path,
+)
+from .common import AMOUNT, NUMBER, RATE, TEXT, Sheet, listing, pdf_table, rate, xpf
+
+
+def title() -> str:
+    return _("Monthly budget execution")
+
+
+def month_label(year: int, month: int) -> str:
+    from datetime import date
+
+    return date_format(date(year, month, 1), "F Y")
+
+
+def subtitle(report: MonthlyExecution) -> str:
+    last_day = report.before.date().fromordinal(report.before.date().toordinal() - 1)
+    return _("Fiscal year %(year)s — figures at the end of %(month)s (%(date)s)") % {
+        "year": report.year,
+        "month": month_label(report.year, report.month),
+        "date": last_day.strftime("%d/%m/%Y"),
+    }
+
+
+def filename_base(parameters: dict) -> str:
+    return f"execution-budgetaire-{parameters['year']}-{parameters['month']:02d}"
+
+
+def figure_columns() -> list[tuple[str, str]]:
+    return [
+        (_("Opened credits"), AMOUNT),
+        (_("Committed"), AMOUNT),
+        (_("Liquidated"), AMOUNT),
+        (_("To liquidate"), AMOUNT),
+        (_("Available"), AMOUNT),
+        (_("Execution rate (%)"), RATE),
+    ]
+
+
+def figure_values(figures) -> list:
+    return [
+        figures.opened,
+        figures.committed,
+        figures.liquidated,
+        figures.to_liquidate,
+        figures.available,
+        figures.execution_rate,
+    ]
+
+
+def summary_rows(report: MonthlyExecution) -> list[tuple[str, str, object, object]]:
+    """(label, kind, this year, last year) of the summary."""
+    now, before = report.totals, report.last_year
+    rows = [
+        (_("Opened credits"), AMOUNT, "opened"),
+        (_("Committed"), AMOUNT, "committed"),
+        (_("Liquidated"), AMOUNT, "liquidated"),
+        (_("To liquidate"), AMOUNT, "to_liquidate"),
+        (_("Available"), AMOUNT, "available"),
+        (_("Commitment rate (%)"), RATE, "commitment_rate"),
+        (_("Execution rate (%)"), RATE, "execution_rate"),
+    ]
+    return [
+        (label, kind, getattr(now, name), getattr(before, name) if before else None)
+        for label, kind, name in rows
+    ]
+
+
+def group_columns(first: str) -> list[tuple[str, str]]:
+    return [(first, TEXT), (_("Label"), TEXT), (_("Lines"), NUMBER), *figure_columns()]
+
+
+def line_columns() -> list[tuple[str, str]]:
+    return [
+        (_("Code"), TEXT),
+        (_("Label"), TEXT),
+        (_("Section"), TEXT),
+        (_("Chapter"), TEXT),
+        *figure_columns(),
+    ]
+
+
+def listing_columns() -> list[tuple[str, str, int]]:
+    """(header, kind, width in characters) of the lines' PDF listing."""
+    return [
+        (_("Code"), TEXT, 16),
+        (_("Label"), TEXT, 50),
+        (_("Section"), TEXT, 7),
+        (_("Chapter"), TEXT, 8),
+        (_("Opened credits"), AMOUNT, 16),
+        (_("Committed"), AMOUNT, 16),
+        (_("Liquidated"), AMOUNT, 16),
+        (_("To liquidate"), AMOUNT, 16),
+        (_("Available"), AMOUNT, 16),
+        (_("Exec. rate"), RATE, 8),
+    ]
+
+
+def month_columns() -> list[tuple[str, str]]:
+    return [
+        (_("Month"), TEXT),
+        (_("Opened credits"), AMOUNT),
+        (_("Committed"), AMOUNT),
+        (_("Liquidated"), AMOUNT),
+        (_("Cumulative liquidated"), AMOUNT),
+        (_("Cumulative execution rate (%)"), RATE),
+    ]
+
+
+def month_values(row, year: int) -> list:
+    label = (
+        _("Before January %(year)s") % {"year": year}
+        if row.month is None
+        else date_format(row.month, "F Y")
+    )
+    return [
+        label,
+        row.opened,
+        row.committed,
+        row.liquidated,
+        row.cumulative_liquidated,
+        row.execution_rate,
+    ]
+
+
+def _read(parameters: dict, progress, actor) -> MonthlyExecution:
+    progress(0, _("Reading the ledger"))
+    report = monthly_execution(actor=actor, year=parameters["year"], month=parameters["month"])
+    progress(20, _("Ledger read"))
+    return report
+
+
+WIDTH = {TEXT: 14, AMOUNT: 18, RATE: 12, NUMBER: 8}
+
+
+def _sheet(workbook, name, columns, widths=None):
+    widths = widths or {}
+    return Sheet(
+        workbook,
+        name,
+        [
+            (label, kind, widths.get(index, WIDTH[kind]))
+            for index, (label, kind) in enumerate(columns)
+        ],
+    )
+
+
+def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFile:
+    report = _read(parameters, progress, actor)
+    workbook = Workbook(write_only=True)
+
+    summary = Sheet(
+        workbook,
+        _("Summary"),
+        [
+            (_("Figure"), TEXT, 28),
+            (month_label(report.year, report.month), AMOUNT, 20),
+            (month_label(report.year - 1, report.month), AMOUNT, 20),
+        ],
+    )
+    for label, kind, now, before in summary_rows(report):
+        summary.append([label, now, before], kinds=[TEXT, kind, kind])
+
+    by_section = _sheet(workbook, _("By section"), group_columns(_("Section")), {1: 24})
+    for group in report.by_section:
+        by_section.append([group.key, group.label, group.lines, *figure_values(group.figures)])
+    by_section.append(
+        [_("Total"), "", len(report.lines), *figure_values(report.totals)], total=True
+    )
+
+    by_chapter = _sheet(workbook, _("By chapter"), group_columns(_("Chapter")), {1: 36})
+    for group in report.by_chapter:
+        by_chapter.append([group.key, group.label, group.lines, *figure_values(group.figures)])
+    by_chapter.append(
+        [_("Total"), "", len(report.lines), *figure_values(report.totals)], total=True
+    )
+    progress(30, _("Writing the lines"))
+
+    by_line = _sheet(workbook, _("By line"), line_columns(), {1: 40, 2: 9, 3: 9})
+    steps = Steps(progress, len(report.lines), 30, 90, _("Writing the lines"), every=200)
+    for item in report.lines:
+        line = item.line
+        by_line.append(
+            [
+                line.code,
+                line.label,
+                line.section,
+                line.nature_account.chapter.code,
+                *figure_values(item.figures),
+            ]
+        )
+        steps.step()
+    by_line.append(
+        [
+            _("Total (%(count)s lines)") % {"count": len(report.lines)},
+            "",
+            "",
+            "",
+            *figure_values(report.totals),
+        ],
+        total=True,
+    )
+
+    months = _sheet(workbook, _("Liquidations by month"), month_columns(), {0: 22})
+    for row in report.months:
+        months.append(month_values(row, report.year))
+    last = report.months[-1] if report.months else None
+    months.append(
+        [
+            _("Total"),
+            sum(row.opened for row in report.months),
+            sum(row.committed for row in report.months),
+            sum(row.liquidated for row in report.months),
+            last.cumulative_liquidated if last else 0,
+            last.execution_rate if last else None,
+        ],
+        total=True,
+    )
+
+    progress(95, _("Saving the file"))
+    path = temporary_path(".xlsx")
+    workbook.save(str(path))
+    progress(100, _("Done"))
+    return BuiltFile(dated_filename(filename_base(parameters), "xlsx"), path, XLSX_CONTENT_TYPE)
+
+
+def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFile:
+    from .pdf import render_pdf
+
+    report = _read(parameters, progress, actor)
+    summary = [
+        (
+            label,
+            xpf(now) if kind == AMOUNT else rate(now),
+            (xpf(before) if kind == AMOUNT else rate(before)) if report.last_year else None,
+        )
+        for label, kind, now, before in summary_rows(report)
+    ]
+    total_groups = [_("Total"), "", len(report.lines), *figure_values(report.totals)]
+    tables = [
+        pdf_table(
+            _("By section"),
+            group_columns(_("Section")),
+            [[g.key, g.label, g.lines, *figure_values(g.figures)] for g in report.by_section],
+            total_groups,
+        ),
+        pdf_table(
+            _("By chapter"),
+            group_columns(_("Chapter")),
+            [[g.key, g.label, g.lines, *figure_values(g.figures)] for g in report.by_chapter],
+            total_groups,
+        ),
+        pdf_table(
+            _("Liquidations by month"),
+            month_columns(),
+            [month_values(row, report.year) for row in report.months],
+            None,
+        ),
+    ]
+    steps = Steps(progress, len(report.lines), 20, 50, _("Reading the lines"), every=200)
+    line_rows = []
+    for item in report.lines:
+        line = item.line
+        line_rows.append(
+            [
+                line.code,
+                line.label,
+                line.section,
+                line.nature_account.chapter.code,
+                *figure_values(item.figures),
+            ]
+        )
+        steps.step()
+    by_line = listing(
+        _("By line"),
+        listing_columns(),
+        line_rows,
+        [
+            _("Total"),
+            _("%(count)s lines") % {"count": len(report.lines)},
+            "",
+            "",
+            *figure_values(report.totals),
+        ],
+        note=_("Amounts in F CFP."),
+    )
+    path = temporary_path(".pdf")
+    render_pdf(
+        "reporting/pdf/monthly_execution.html",
+        {
+            "title": title(),
+            "subtitle": subtitle(report),
+            "summary": summary,
+            "this_month": month_label(report.year, report.month),
+            "last_year_month": month_label(report.year - 1, report.month),
+            "has_last_year": report.last_year is not None,
+            "tables": tables,
+            "by_line": by_line,
+        },
+        path,
+        progress=progress,
+        start=55,
+    )
+    progress(100, _("Done"))
+    return BuiltFile(dated_filename(filename_base(parameters), "pdf"), path, PDF_CONTENT_TYPE)

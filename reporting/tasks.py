@@ -1,0 +1,81 @@
+"""Celery tasks of reporting: they take ids, call a service, and are idempotent.
+
+The schedules (celery beat, CELERY_BEAT_SCHEDULE in the settings): the requeue
+of reports whose task went missing every minute, the monthly execution report
+on the 1st at 06:00 (Nouméa), the ledger check every night.
+"""
+
+import logging
+from datetime import date
+
+from celery import shared_task
+from django.utils import timezone
+
+from reporting.models import Report
+from reporting.services import reports as services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="reporting.build_report",
+    bind=True,
+    acks_late=True,
+    autoretry_for=services.TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+)
+def build_report(self, report_id: int) -> str | None:
+    """Builds one report (idempotent: a done report is left as it is). A transient
+    error (database or broker) is retried with a backoff; any failure stays visible
+    on the report."""
+    report = services.report_build(report_id=report_id, task_id=self.request.id)
+    return report.status if report else None
+
+
+@shared_task(name="reporting.requeue_reports")
+def requeue_reports() -> int:
+    """Sends again the reports whose task never reached the workers or went missing."""
+    return services.reports_requeue_waiting()
+
+
+def month_just_ended(today: date) -> tuple[int, int]:
+    """(year, month) of the month before `today`'s."""
+    if today.month == 1:
+        return today.year - 1, 12
+    return today.year, today.month - 1
+
+
+@shared_task(name="reporting.monthly_report")
+def monthly_report() -> list[int]:
+    """The monthly execution report of the month just ended, as XLSX and as PDF,
+    requested by nobody (the schedule). Returns the ids of the reports queued."""
+    year, month = month_just_ended(timezone.localdate())
+    queued = []
+    for fmt in (Report.Format.XLSX, Report.Format.PDF):
+        try:
+            report = services.report_request(
+                user=None,
+                kind=Report.Kind.MONTHLY_EXECUTION,
+                format=fmt,
+                parameters={"year": year, "month": month},
+            )
+        except services.BudgetError as error:
+            logger.error("Monthly report %s/%s not requested: %s", month, year, error.messages)
+            continue
+        queued.append(report.pk)
+    return queued
+
+
+@shared_task(name="reporting.nightly_ledger_check")
+def nightly_ledger_check() -> int:
+    """Runs check_ledger and keeps its result (shown to pilotage)."""
+    return services.ledger_check_run(user=None).pk
+
+
+@shared_task(name="reporting.run_ledger_check", acks_late=True)
+def run_ledger_check(check_id: int) -> int:
+    """Runs the ledger check that someone asked for ("Run now")."""
+    return services.ledger_check_run(check_id=check_id).pk

@@ -1,0 +1,515 @@
+"""The director's dashboard: its figures on a small hand-built ledger whose entries are
+dated with the clock patched (this year, last year at the same date, the monthly
+cumulative liquidated amount), the lines at risk in their stated order, the requests
+waiting and the invoices late, the lists each figure leads to, and the page for each
+role (the home page of the roles that read the dashboard)."""
+
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from budgets import services
+from budgets.models import LedgerEntry
+from dsi_finance.money import format_xpf
+from procurement.models import Invoice
+from procurement.services.invoices import (
+    invoice_create,
+    invoice_liquidate,
+    invoice_set_payment_date,
+)
+from reporting.selectors.dashboard import dashboard, entries_url, same_day
+from tests.assertions import assert_sends_to_login
+from tests.factories import (
+    BudgetLineFactory,
+    ChapterFactory,
+    FiscalYearFactory,
+    NatureAccountFactory,
+    fund,
+)
+from tests.procurement.factories import (
+    SupplierFactory,
+    ensure_tax_rates,
+    invoice_line,
+    purchase_request,
+    request_line,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOUMEA = ZoneInfo("Pacific/Noumea")
+TODAY = date(2026, 6, 15)
+URL = reverse("reporting:dashboard")
+
+
+@contextmanager
+def clock(year, month, day, hour=12, minute=0):
+    """The services' clock set to that moment, Nouméa time."""
+    moment = datetime(year, month, day, hour, minute, tzinfo=NOUMEA)
+    with mock.patch.object(timezone, "now", return_value=moment):
+        yield
+
+
+def commit(user, line, amount):
+    services.credits_commit(user=user, document=line, amounts={line: amount})
+
+
+def liquidate(user, line, amount):
+    services.credits_liquidate(user=user, document=line, line=line, amount=amount)
+
+
+@pytest.fixture
+def books(chef, acheteur, comptable):
+    """Two years of a small ledger.
+
+    2026 (current, open): A (operating, 011) 1 000 000 opened, 950 000 committed,
+    300 000 liquidated in February and 200 000 in April; B (investment, 21) 2 000 000
+    opened, 500 000 committed, 100 000 liquidated on 1 April at 00:30 in Nouméa (still
+    31 March in UTC), forecast 2 500 000; C (011) 500 000 opened, nothing spent,
+    forecast 400 000.
+    2025: P (011) 800 000 opened, 600 000 committed, liquidated 200 000 in May,
+    100 000 on 15 June at 23:00, 50 000 on 16 June at 00:30, 150 000 in September.
+    """
+    ensure_tax_rates()
+    operating = ChapterFactory(code="011", section="F")
+    investment = ChapterFactory(code="21", label="Immobilisations corporelles", section="I")
+
+    last = FiscalYearFactory(year=2025, state="open")
+    p = BudgetLineFactory(
+        fiscal_year=last, code="F-P", nature_account=NatureAccountFactory(chapter=operating)
+    )
+    with clock(2025, 1, 15):
+        fund({p: 800_000})
+    with clock(2025, 3, 1):
+        commit(chef, p, 600_000)
+    with clock(2025, 5, 10):
+        liquidate(chef, p, 200_000)
+    with clock(2025, 6, 15, 23, 0):
+        liquidate(chef, p, 100_000)
+    with clock(2025, 6, 16, 0, 30):
+        liquidate(chef, p, 50_000)
+    with clock(2025, 9, 1):
+        liquidate(chef, p, 150_000)
+
+    year = FiscalYearFactory(year=2026, state="open")
+    a = BudgetLineFactory(
+        fiscal_year=year,
+        code="F-A",
+        label="Licences",
+        nature_account=NatureAccountFactory(chapter=operating),
+    )
+    b = BudgetLineFactory(
+        fiscal_year=year,
+        code="I-B",
+        label="Serveurs",
+        nature_account=NatureAccountFactory(chapter=investment),
+    )
+    c = BudgetLineFactory(
+        fiscal_year=year,
+        code="F-C",
+        label="Formations",
+        nature_account=NatureAccountFactory(chapter=operating),
+    )
+    with clock(2026, 1, 15):
+        fund({a: 1_000_000, b: 2_000_000, c: 500_000})
+    with clock(2026, 2, 10):
+        commit(chef, a, 950_000)
+    with clock(2026, 2, 20):
+        liquidate(chef, a, 300_000)
+    with clock(2026, 3, 3):
+        commit(chef, b, 500_000)
+    with clock(2026, 4, 1, 0, 30):
+        liquidate(chef, b, 100_000)
+    with clock(2026, 4, 5):
+        liquidate(chef, a, 200_000)
+    services.forecast_set(user=chef, budget_line=b, month=3, amount=100)
+    services.forecast_set(user=chef, budget_line=b, month=5, amount=2_500_000)
+    services.forecast_set(user=chef, budget_line=c, month=5, amount=400_000)
+
+    # Requests: one submitted (waiting), one draft (not waiting).
+    supplier = SupplierFactory(payment_terms_days=30)
+    waiting = purchase_request(
+        user=acheteur,
+        lines=[request_line(budget_line=c, quantity="2", unit_price=60_000)],
+        supplier=supplier,
+        subject="Formation Django",
+        submit=True,
+    )
+    purchase_request(user=acheteur, lines=[request_line(budget_line=c)], supplier=supplier)
+
+    # Invoices entered, not liquidated (no ledger entry): two past due on 15 June.
+    def enter(number, received, amount):
+        return invoice_create(
+            user=comptable,
+            supplier=supplier,
+            supplier_number=number,
+            invoice_date=received,
+            received_on=received,
+            lines=[invoice_line(budget_line=c, amount_ht=str(amount))],
+        )
+
+    late_1 = enter("F-1", date(2026, 4, 1), 10_000)  # due 1 May
+    late_2 = enter("F-2", date(2026, 3, 1), 20_000)  # due 31 March
+    enter("F-3", date(2026, 6, 1), 40_000)  # due 1 July: not late
+    for line in (a, b, c, p):
+        line.refresh_from_db()
+    return {
+        "a": a,
+        "b": b,
+        "c": c,
+        "p": p,
+        "year": year,
+        "last": last,
+        "waiting": waiting,
+        "late": [late_2, late_1],
+    }
+
+
+def board_for(user, **kwargs):
+    kwargs.setdefault("today", TODAY)
+    return dashboard(actor=user, **kwargs)
+
+
+# --- Figures ----------------------------------------------------------------
+
+
+def test_the_cards_show_the_years_figures_beside_last_years_at_the_same_date(books, directeur):
+    board = board_for(directeur)
+    figures = board.figures
+    assert board.fiscal_year == books["year"]
+    assert board.as_of == date(2025, 6, 15)
+    assert figures["opened"].value == 3_500_000
+    assert figures["committed"].value == 1_450_000
+    assert figures["liquidated"].value == 600_000
+    assert figures["available"].value == 2_050_000
+    assert figures["execution_rate"].value == Decimal("17.1")
+    # 2025 on 15 June at midnight, Nouméa time: the 23:00 liquidation counts, 00:30 not.
+    assert figures["opened"].last_year == 800_000
+    assert figures["committed"].last_year == 600_000
+    assert figures["liquidated"].last_year == 300_000
+    assert figures["available"].last_year == 200_000
+    assert figures["execution_rate"].last_year == Decimal("37.5")
+    assert figures["liquidated"].change == 300_000
+
+
+def test_the_figures_are_the_ledgers(books, directeur):
+    """The cards (cached totals) equal the sums of the year's ledger entries."""
+    board = board_for(directeur)
+    entries = LedgerEntry.objects.filter(budget_line__fiscal_year=books["year"])
+    kinds = {"opened": ("open",), "committed": ("commit",), "liquidated": ("liquidate",)}
+    for figure, kind in kinds.items():
+        total = sum(entries.filter(kind__in=kind).values_list("amount", flat=True))
+        assert board.figures[figure].value == total
+
+
+def test_a_past_year_is_compared_with_the_whole_year_before(books, directeur):
+    FiscalYearFactory(year=2024, state="closed")
+    board = board_for(directeur, fiscal_year=2025)
+    assert board.as_of is None
+    assert board.figures["liquidated"].value == 500_000
+    assert board.figures["liquidated"].last_year == 0
+    assert board.figures["opened"].last_year_url == reverse("budgets:disco") + "?year=2024"
+
+
+def test_without_a_previous_year_there_is_nothing_to_compare(books, directeur):
+    board = board_for(directeur, fiscal_year=2025)
+    assert board.previous_year is None
+    assert all(card.last_year is None and card.last_year_url is None for card in board.cards)
+    assert all(point.last_year is None for point in board.months)
+
+
+def test_the_same_day_last_year_of_29_february_is_the_28th():
+    assert same_day(2027, date(2028, 2, 29)) == date(2027, 2, 28)
+    assert same_day(2025, date(2026, 6, 15)) == date(2025, 6, 15)
+
+
+def test_the_monthly_cumulative_liquidated_follows_the_noumea_months(books, directeur):
+    months = board_for(directeur).months
+    # B's liquidation at 00:30 on 1 April in Nouméa is April's, though 31 March in UTC.
+    assert [p.liquidated for p in months] == [
+        0,
+        300_000,
+        300_000,
+        600_000,
+        600_000,
+        600_000,
+        *[None] * 6,
+    ]
+    assert [p.last_year for p in months] == [
+        0,
+        0,
+        0,
+        0,
+        200_000,
+        350_000,
+        350_000,
+        350_000,
+        500_000,
+        500_000,
+        500_000,
+        500_000,
+    ]
+    # opened × m / 12, rounded to the franc.
+    assert [p.linear for p in months][:3] == [291_667, 583_333, 875_000]
+    assert months[11].linear == 3_500_000
+    assert months[2].url == entries_url(2026, "liquidated", date(2026, 3, 31))
+    assert months[6].url is None
+    assert months[1].last_year_url == entries_url(2025, "liquidated", date(2025, 2, 28))
+
+
+def test_section_and_chapter_bars_stack_to_the_opened_credits(books, directeur):
+    board = board_for(directeur)
+    sections = {bar.key: bar for bar in board.sections}
+    assert (sections["F"].committed, sections["F"].liquidated, sections["F"].available) == (
+        950_000,
+        500_000,
+        550_000,
+    )
+    assert (sections["I"].committed, sections["I"].liquidated, sections["I"].available) == (
+        500_000,
+        100_000,
+        1_500_000,
+    )
+    for bar in board.sections + board.chapters:
+        assert bar.liquidated + bar.to_liquidate + bar.available == bar.opened
+    chapters = {bar.key: bar for bar in board.chapters}
+    assert chapters["011"].label == "011 Charges à caractère général"
+    assert chapters["21"].opened == 2_000_000
+    assert sections["F"].url == reverse("budgets:disco") + "?year=2026&section=F"
+    assert chapters["21"].url == reverse("budgets:disco") + "?year=2026&chapter=21"
+
+
+def test_the_lines_at_risk_are_ranked_by_headroom_rate(books, directeur):
+    """B: forecast 2 500 000 above its 2 000 000 (headroom −25 %); A: 50 000 available of
+    1 000 000 (5 %); C: forecast under its credits, 100 % available: not at risk."""
+    risks = board_for(directeur).at_risk
+    assert [(r.line.code, r.reason, r.forecast, r.headroom) for r in risks] == [
+        ("I-B", "forecast", 2_500_000, -500_000),
+        ("F-A", "available", None, 50_000),
+    ]
+    assert risks[0].url == reverse("budgets:line-detail", args=[books["b"].pk])
+
+
+def test_a_line_without_credits_but_committed_comes_first(books, chef, directeur):
+    d = BudgetLineFactory(fiscal_year=books["year"], code="F-D")
+    services.credits_commit(
+        user=directeur, document=d, amounts={d: 1_000}, override_reason="Urgence"
+    )
+    codes = [r.line.code for r in board_for(directeur).at_risk]
+    assert codes == ["F-D", "I-B", "F-A"]
+
+
+def test_only_ten_lines_at_risk_are_listed(books, chef):
+    lines = [BudgetLineFactory(fiscal_year=books["year"], code=f"F-X{i:02d}") for i in range(12)]
+    fund(dict.fromkeys(lines, 100_000), kind="DM1")
+    for i, line in enumerate(lines):
+        commit(chef, line, 95_000 + i * 100)
+    risks = board_for(chef).at_risk
+    assert len(risks) == 10
+    # The least headroom first: the last lines committed the most.
+    assert [r.line.code for r in risks[:3]] == ["I-B", "F-X11", "F-X10"]
+
+
+def test_requests_waiting_and_invoices_late_are_counted_with_their_amounts(books, directeur):
+    board = board_for(directeur)
+    assert (board.requests.count, board.requests.amount) == (1, 120_000)
+    assert [r.number for r in board.requests.rows] == [books["waiting"].number]
+    assert (board.invoices.count, board.invoices.amount) == (2, 36_600)
+    assert [i.number for i in board.invoices.rows] == [i.number for i in books["late"]]
+    assert board.invoices.average_payment_days is None  # nothing paid yet
+
+
+def test_the_average_payment_delay_is_the_years_paid_invoices(books, comptable, chef):
+    invoice = Invoice.objects.get(supplier_number="F-3")
+    services.credits_commit(user=chef, document=books["c"], amounts={books["c"]: 40_000})
+    invoice = invoice_liquidate(user=comptable, invoice=invoice)
+    invoice_set_payment_date(user=comptable, invoice=invoice, payment_date=date(2026, 6, 11))
+    board = board_for(chef)
+    assert board.invoices.average_payment_days == Decimal("10.0")
+    assert board.invoices.paid_count == 1
+
+
+# --- Links: each figure leads to a list that shows it --------------------------
+
+
+def test_each_card_leads_to_the_disco_list_whose_totals_it_shows(books, directeur, client_as):
+    client = client_as(directeur)
+    board = board_for(directeur)
+    response = client.get(board.figures["opened"].url)
+    totals = response.context["table"].totals
+    assert (totals.opened, totals.committed, totals.liquidated, totals.available) == (
+        3_500_000,
+        1_450_000,
+        600_000,
+        2_050_000,
+    )
+
+
+def test_each_bar_leads_to_the_disco_list_of_its_section_or_chapter(books, directeur, client_as):
+    client = client_as(directeur)
+    board = board_for(directeur)
+    for bar in board.sections + board.chapters:
+        totals = client.get(bar.url).context["table"].totals
+        assert (totals.committed, totals.liquidated, totals.available) == (
+            bar.committed,
+            bar.liquidated,
+            bar.available,
+        )
+
+
+def test_each_monthly_point_leads_to_the_liquidations_it_sums(books, directeur, client_as):
+    client = client_as(directeur)
+    board = board_for(directeur)
+    for point in board.months:
+        if point.url:
+            assert client.get(point.url).context["total"] == point.liquidated
+        assert client.get(point.last_year_url).context["total"] == point.last_year
+
+
+def test_last_years_figures_lead_to_the_entries_up_to_the_same_date(books, directeur, client_as):
+    client = client_as(directeur)
+    for card in board_for(directeur).cards:
+        if card.key == "execution_rate":
+            continue
+        response = client.get(card.last_year_url)
+        assert response.context["total"] == card.last_year, card.key
+    page = client.get(entries_url(2025, "liquidated", date(2025, 6, 15))).content.decode()
+    assert "jusqu’au 15/06/2025" in page or "jusqu'au 15/06/2025" in page
+    assert format_xpf(300_000) in page
+
+
+def test_the_lines_at_risk_lead_to_the_disco_filter_of_low_available(books, directeur, client_as):
+    board = board_for(directeur)
+    lines = client_as(directeur).get(board.at_risk_url).context["object_list"]
+    assert [line.code for line in lines] == ["F-A"]  # the forecast overrun is not a DISCO filter
+
+
+def test_the_requests_figure_leads_to_the_to_approve_tab_or_to_all_submitted(
+    books, chef, directeur, controleur, client_as
+):
+    for user, tab in ((chef, "to_approve"), (directeur, "to_approve"), (controleur, "all")):
+        board = board_for(user)
+        assert f"tab={tab}" in board.requests.url
+        response = client_as(user).get(board.requests.url)
+        assert response.status_code == 200
+        numbers = [r.number for r in response.context["object_list"]]
+        assert numbers == [books["waiting"].number]
+
+
+def test_the_late_invoices_figure_leads_to_the_late_tab_of_the_year(books, directeur, client_as):
+    board = board_for(directeur, today=timezone.localdate())
+    response = client_as(directeur).get(board.invoices.url)
+    numbers = sorted(i.number for i in response.context["object_list"])
+    assert numbers == sorted(i.number for i in board.invoices.rows)
+    assert board.invoices.count == len(numbers) == 3  # on the real today all three are due
+
+
+# --- The page --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["chef", "directeur", "controleur"])
+def test_the_roles_that_read_the_dashboard_see_it(role, books, request, client_as):
+    user = request.getfixturevalue(role)
+    response = client_as(user).get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Tableau de bord 2026" in page
+    assert 'id="dashboard-data" type="application/json"' in page
+    assert 'id="chart-months"' in page and 'id="chart-sections"' in page
+    assert format_xpf(3_500_000) in page  # opened
+    assert "reporting/dashboard.js" in page
+    assert "<script>" not in page  # data through json_script, code in a static file
+    data = response.context["chart_data"]
+    assert data["sections"]["labels"] == ["Fonctionnement (OPEX)", "Investissement (CAPEX)"]
+    assert data["sections"]["urls"][0] == reverse("budgets:disco") + "?year=2026&section=F"
+
+
+@pytest.mark.parametrize("role", ["acheteur", "comptable", "sans_role"])
+def test_the_other_roles_are_refused(role, request, client_as):
+    response = client_as(request.getfixturevalue(role)).get(URL)
+    assert response.status_code == 403
+    assert "Accès refusé" in response.content.decode()
+
+
+def test_an_anonymous_visitor_is_sent_to_login(client):
+    assert_sends_to_login(client.get(URL))
+    assert_sends_to_login(client.get(reverse("reporting:dashboard-entries")))
+
+
+def test_the_page_refuses_a_post(books, directeur, client_as):
+    assert client_as(directeur).post(URL).status_code == 405
+
+
+def test_an_unknown_year_gets_a_french_message_and_the_current_year(books, directeur, client_as):
+    for year in ("1999", "abc", "99999999999"):
+        response = client_as(directeur).get(URL, {"year": year})
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "n’existe pas : l’exercice en cours est affiché" in page
+        assert response.context["board"].fiscal_year == books["year"]
+
+
+def test_another_year_is_shown_on_request(books, directeur, client_as):
+    response = client_as(directeur).get(URL, {"year": "2025"})
+    assert response.context["board"].fiscal_year == books["last"]
+    assert "Tableau de bord 2025" in response.content.decode()
+
+
+def test_the_page_says_so_when_no_year_exists(directeur, client_as):
+    response = client_as(directeur).get(URL)
+    assert response.status_code == 200
+    assert 'data-testid="no-year"' in response.content.decode()
+
+
+def test_the_entries_list_refuses_other_roles_and_names_bad_parameters(
+    books, acheteur, directeur, client_as
+):
+    url = reverse("reporting:dashboard-entries")
+    assert client_as(acheteur).get(url).status_code == 403
+    response = client_as(directeur).get(url, {"year": "2026", "figure": "x", "until": "2026-13-45"})
+    page = response.content.decode()
+    assert "Montant inconnu : les liquidations sont listées." in page
+    assert "n’est pas valide" in page
+    assert response.context["total"] == 600_000  # liquidated, every date
+
+
+def test_the_home_page_of_the_dashboard_roles_is_the_dashboard(books, chef, client_as):
+    response = client_as(chef).get(reverse("home"))
+    page = response.content.decode()
+    assert "Bonjour" in page and 'id="chart-months"' in page
+    assert 'data-testid="capabilities"' in page  # the roles and capabilities stay below
+
+
+def test_the_home_page_of_the_other_roles_is_unchanged(books, acheteur, client_as):
+    page = client_as(acheteur).get(reverse("home")).content.decode()
+    assert "Bonjour" in page and "chart-months" not in page
+
+
+def test_the_dashboard_reads_a_constant_number_of_queries(
+    books, directeur, client_as, django_assert_max_num_queries
+):
+    client = client_as(directeur)
+    client.get(URL)
+    # Whatever the number of lines, entries, requests or invoices: aggregates only.
+    with django_assert_max_num_queries(30):
+        client.get(URL)
+    lines = [BudgetLineFactory(fiscal_year=books["year"]) for _ in range(5)]
+    fund(dict.fromkeys(lines, 1_000), kind="DM1")
+    with django_assert_max_num_queries(30):
+        client.get(URL)
+
+
+def test_months_to_come_are_not_drawn(books, directeur):
+    board = board_for(directeur, today=date(2026, 1, 31))
+    assert [p.liquidated for p in board.months][:2] == [0, None]
+    assert board.as_of == date(2025, 1, 31)
+    assert board.figures["liquidated"].last_year == 0
+    assert board.figures["opened"].last_year == 800_000
+
+
+# NB: the API is tested in test_dashboard_api.py.
