@@ -460,6 +460,21 @@ def xlsx_response(output, *, filename: str) -> FileResponse:
     )
 
 
+def wants_export(request) -> bool:
+    """Whether a page was asked for its XLSX export (`?export=xlsx`)."""
+    return request.GET.get(EXPORT_PARAMETER) == EXPORT_VALUE
+
+
+def export_url(request) -> str:
+    """The page's own URL and query (filters, tab, sort; not the page number) asking
+    for its export."""
+    query = request.GET.copy()
+    for name in ("page", EXPORT_PARAMETER):
+        query.pop(name, None)
+    query[EXPORT_PARAMETER] = EXPORT_VALUE
+    return f"{request.path}?{query.urlencode()}"
+
+
 class InvalidFilters(Exception):
     """The page's filters do not validate: nothing to export."""
 
@@ -480,7 +495,7 @@ class XlsxExportMixin:
     export_title = gettext_lazy("Export")
 
     def get(self, request, *args, **kwargs):
-        if request.GET.get(EXPORT_PARAMETER) == EXPORT_VALUE:
+        if wants_export(request):
             return self.export_response()
         return super().get(request, *args, **kwargs)
 
@@ -490,11 +505,7 @@ class XlsxExportMixin:
         return context
 
     def get_export_url(self) -> str:
-        query = self.request.GET.copy()
-        for name in ("page", EXPORT_PARAMETER):
-            query.pop(name, None)
-        query[EXPORT_PARAMETER] = EXPORT_VALUE
-        return f"{self.request.path}?{query.urlencode()}"
+        return export_url(self.request)
 
     def get_export_columns(self) -> Sequence[ExportColumn]:
         return self.export_columns

@@ -144,6 +144,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+        # Short aggregates over big tables (the dashboard's) cross jit_above_cost and then
+        # spend seconds compiling a plan that runs in tens of milliseconds: JIT pays off
+        # only for long analytical queries, which this application does not run.
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

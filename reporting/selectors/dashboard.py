@@ -16,6 +16,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -126,10 +127,20 @@ def figure_entries(
 
 def ledger_figures(*, fiscal_year: FiscalYear | int, until: date | None = None) -> Figures:
     """Opened, committed and liquidated of the year's lines as the ledger held them at the
-    end of `until` (a Nouméa date): one aggregate query."""
+    end of `until` (a Nouméa date): one aggregate query, kept in the cache once `until`
+    has passed (see `_past_sums`)."""
     entries = year_entries(fiscal_year)
-    if until is not None:
-        entries = entries.filter(created_at__lt=_end_of_day(until))
+    if until is None:
+        return _figure_sums(entries)
+    end = _end_of_day(until)
+    entries = entries.filter(created_at__lt=end)
+    if end > timezone.now():
+        return _figure_sums(entries)
+    year_id = fiscal_year.pk if isinstance(fiscal_year, FiscalYear) else fiscal_year
+    return _past_sums(("figures", year_id), end, lambda: _figure_sums(entries))
+
+
+def _figure_sums(entries: QuerySet) -> Figures:
     sums = entries.order_by().aggregate(
         **{
             figure: Coalesce(Sum("amount", filter=Q(kind__in=FIGURE_KINDS[figure])), 0)
@@ -137,6 +148,31 @@ def ledger_figures(*, fiscal_year: FiscalYear | int, until: date | None = None) 
         }
     )
     return Figures(**sums)
+
+
+# Sums of the past never change: the ledger is append-only and an entry is dated when
+# it is posted, so what the entries dated before an instant that has passed add up to
+# is final. The dashboard keeps them in the cache and sums only the current month live
+# (the year's liquidations by month were a scan of the whole year's ledger: ~1 s at a
+# million entries). The key also names the latest entry dated before that instant, so
+# that entries posted with an earlier date (the demo, played with its clock set back)
+# are never hidden by an older value.
+PAST_SUMS_TIMEOUT = 24 * 3600
+
+
+def _past_sums(key: tuple, before: datetime, compute):
+    latest = (
+        LedgerEntry.objects.filter(created_at__lt=before)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    cache_key = "dashboard:" + ":".join(str(part) for part in (*key, before.isoformat(), latest))
+    value = cache.get(cache_key)
+    if value is None:
+        value = compute()
+        cache.set(cache_key, value, PAST_SUMS_TIMEOUT)
+    return value
 
 
 def entries_total(entries: QuerySet, figure: str) -> int:
@@ -150,27 +186,45 @@ def entries_total(entries: QuerySet, figure: str) -> int:
     return sums["opened"] - sums["committed"]
 
 
-def monthly_liquidated(fiscal_year: FiscalYear) -> list[int]:
-    """The cumulative liquidated amount of the year's lines at the end of each month of the
-    year (12 values), by the Nouméa month of each liquidation entry: one GROUP BY query.
-    Entries posted after 31 December (closing) are in no month of the year."""
+def _liquidated_by_month(entries: QuerySet) -> dict[tuple[int, int], int]:
+    """(year, month) → the liquidated amount the entries add in that Nouméa month."""
     buckets = (
-        year_entries(fiscal_year)
-        .filter(kind__in=FIGURE_KINDS["liquidated"])
-        .order_by()
+        entries.order_by()
         .annotate(month=TruncMonth("created_at", tzinfo=local_zone()))
         .values("month")
         .annotate(total=Sum("amount"))
         .values_list("month", "total")
     )
     by_month: dict[tuple[int, int], int] = {}
-    for month, total in buckets:  # at most a few months: one row per month
+    for month, total in buckets:  # one row per month
         key = (month.year, month.month)
         by_month[key] = by_month.get(key, 0) + total
-    result = []
-    for m in range(1, 13):
-        result.append(sum(t for key, t in by_month.items() if key <= (fiscal_year.year, m)))
-    return result
+    return by_month
+
+
+def monthly_liquidated(fiscal_year: FiscalYear, *, now: datetime | None = None) -> list[int]:
+    """The cumulative liquidated amount of the year's lines at the end of each month of the
+    year (12 values), by the Nouméa month of each liquidation entry. The months before the
+    current one come from the cache once summed (`_past_sums`); the current month is one
+    GROUP BY over its own entries. Entries posted after 31 December (closing) are in no
+    month of the year."""
+    local_now = timezone.localtime(now or timezone.now(), local_zone())
+    month_start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    liquidations = year_entries(fiscal_year).filter(kind__in=FIGURE_KINDS["liquidated"])
+    by_month = dict(
+        _past_sums(
+            ("liquidated-by-month", fiscal_year.pk),
+            month_start,
+            lambda: _liquidated_by_month(liquidations.filter(created_at__lt=month_start)),
+        )
+    )
+    for key, total in _liquidated_by_month(
+        liquidations.filter(created_at__gte=month_start)
+    ).items():
+        by_month[key] = by_month.get(key, 0) + total
+    return [
+        sum(t for key, t in by_month.items() if key <= (fiscal_year.year, m)) for m in range(1, 13)
+    ]
 
 
 # ---------------------------------------------------------------------------

@@ -8,10 +8,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from budgets.models import BudgetLine
 from budgets.selectors import fiscal_years
+from dsi_finance.exports import (
+    AMOUNT,
+    ExportColumn,
+    export_filename,
+    export_url,
+    wants_export,
+    xlsx_file,
+    xlsx_response,
+)
 from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin
 from procurement.models import Supplier
@@ -25,6 +35,32 @@ from .forecasts import read_period
 def _page_url(year: int | None) -> str:
     query = f"?{urlencode({'year': year})}" if year else ""
     return f"{reverse('reporting:provisions')}{query}"
+
+
+PROVISIONS_EXPORT = [
+    ExportColumn(_lazy("Budget line")),
+    ExportColumn(_lazy("Label"), width=40),
+    ExportColumn(_lazy("Supplier"), width=30),
+    ExportColumn(_lazy("Commitments"), width=30),
+    ExportColumn(_lazy("Amount excl. tax"), kind=AMOUNT),
+    ExportColumn(_lazy("Arguments"), width=60),
+]
+
+
+def provisions_export(rows, year: int):
+    cells = (
+        (
+            row.budget_line.code,
+            row.budget_line.label,
+            row.supplier.name,
+            ", ".join(row.commitments),
+            row.amount,
+            row.argument_text,
+        )
+        for row in rows
+    )
+    output = xlsx_file(cells, PROVISIONS_EXPORT, title=_("Provisions at closing"))
+    return xlsx_response(output, filename=export_filename(f"pilotage-provisions-{year}"))
 
 
 class ProvisionsView(CapabilityRequiredMixin, View):
@@ -44,7 +80,11 @@ class ProvisionsView(CapabilityRequiredMixin, View):
         year = period.fiscal_year
         as_of = as_of_for(year.year)
         rows = provisions(actor=request.user, fiscal_year=year, as_of=as_of)
-        context.update(rows=rows, total=provisions_total(rows), as_of=as_of)
+        if wants_export(request):
+            return provisions_export(rows, year.year)
+        context.update(
+            rows=rows, total=provisions_total(rows), as_of=as_of, export_url=export_url(request)
+        )
         return render(request, self.template_name, context)
 
 

@@ -513,3 +513,33 @@ def test_months_to_come_are_not_drawn(books, directeur):
 
 
 # NB: the API is tested in test_dashboard_api.py.
+
+
+def test_past_months_are_kept_and_the_current_month_is_summed_live(books, chef):
+    from reporting.selectors.dashboard import ledger_figures, monthly_liquidated
+
+    year, a = books["year"], books["a"]
+    in_may = datetime(2026, 5, 20, 12, tzinfo=NOUMEA)
+    first = monthly_liquidated(year, now=in_may)
+    assert first[:5] == [0, 300_000, 300_000, 600_000, 600_000]
+    # A liquidation of the current month shows at once; the kept months stay right.
+    with clock(2026, 5, 21):
+        liquidate(chef, a, 50_000)
+    again = monthly_liquidated(year, now=in_may)
+    assert again[:5] == [0, 300_000, 300_000, 600_000, 650_000]
+    # Entries dated back in an earlier month (the demo's clock) are never hidden by a
+    # kept sum: the key names the latest entry before the month.
+    with clock(2026, 4, 30):
+        liquidate(chef, a, 10_000)
+    assert monthly_liquidated(year, now=in_may)[3:5] == [610_000, 660_000]
+    # Last year at a past date: kept as well, and equal to the plain sum.
+    last = books["last"]
+    kept = ledger_figures(fiscal_year=last, until=date(2025, 6, 15))
+    assert kept == ledger_figures(fiscal_year=last, until=date(2025, 6, 15))
+    assert kept.liquidated == sum(
+        LedgerEntry.objects.filter(
+            budget_line__fiscal_year=last,
+            kind__in=("liquidate", "unliquidate"),
+            created_at__lt=datetime(2025, 6, 16, tzinfo=NOUMEA),
+        ).values_list("amount", flat=True)
+    )

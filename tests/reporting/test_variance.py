@@ -1,8 +1,10 @@
 """The variance analysis: its figures, the cover proposals (never more than a
 surplus), the draft DM they make (balanced), the transfer request, and the page."""
 
+import io
 from types import SimpleNamespace
 
+import openpyxl
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -490,3 +492,24 @@ def test_the_transfer_button_refuses_other_roles_and_bad_input(client_as, chef, 
     )
     assert "Choisissez une proposition" in response.content.decode()
     assert not Transfer.objects.exists()
+
+
+def test_the_variance_page_exports_its_rows_to_xlsx_with_the_same_figures(lines, chef, client_as):
+    response = client_as(chef).get(URL, {"year": 2026, "export": "xlsx"})
+    assert response.status_code == 200
+    assert 'filename="pilotage-ecarts-2026' in response["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert [cell.value for cell in sheet[1]][:4] == ["Ligne", "Libellé", "Section", "Voté"]
+    by_code = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
+    # Voted, committed, liquidated, forecast, gap, as on the page.
+    assert by_code["F-A"][3:7] == (1_000_000, 900_000, 400_000, 1_500_000)
+    assert by_code["F-A"][8] == 500_000
+    assert by_code["F-C"][6] == 100_000 and by_code["F-C"][7] == "non"
+    assert by_code["Total"][3] == 4_500_000
+
+
+def test_the_variance_export_is_refused_to_the_roles_that_cannot_read_it(
+    lines, comptable, client_as
+):
+    response = client_as(comptable).get(URL, {"year": 2026, "export": "xlsx"})
+    assert response.status_code == 403
