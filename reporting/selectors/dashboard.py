@@ -152,7 +152,7 @@ def _figure_sums(entries: QuerySet) -> Figures:
 
 # Sums of the past never change: the ledger is append-only and an entry is dated when
 # it is posted, so what the entries dated before an instant that has passed add up to
-# is final. The dashboard keeps them in the cache and sums only the current month live
+# is final. The dashboard keeps them in the cache and sums only today's entries live
 # (the year's liquidations by month were a scan of the whole year's ledger: ~1 s at a
 # million entries). The key also names the latest entry dated before that instant, so
 # that entries posted with an earlier date (the demo, played with its clock set back)
@@ -204,23 +204,21 @@ def _liquidated_by_month(entries: QuerySet) -> dict[tuple[int, int], int]:
 
 def monthly_liquidated(fiscal_year: FiscalYear, *, now: datetime | None = None) -> list[int]:
     """The cumulative liquidated amount of the year's lines at the end of each month of the
-    year (12 values), by the Nouméa month of each liquidation entry. The months before the
-    current one come from the cache once summed (`_past_sums`); the current month is one
-    GROUP BY over its own entries. Entries posted after 31 December (closing) are in no
+    year (12 values), by the Nouméa month of each liquidation entry. What was posted before
+    today comes from the cache once summed (`_past_sums`: the first view of the day pays
+    for the year); today's entries are one GROUP BY over their own few rows. Entries posted after 31 December (closing) are in no
     month of the year."""
     local_now = timezone.localtime(now or timezone.now(), local_zone())
-    month_start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     liquidations = year_entries(fiscal_year).filter(kind__in=FIGURE_KINDS["liquidated"])
     by_month = dict(
         _past_sums(
             ("liquidated-by-month", fiscal_year.pk),
-            month_start,
-            lambda: _liquidated_by_month(liquidations.filter(created_at__lt=month_start)),
+            day_start,
+            lambda: _liquidated_by_month(liquidations.filter(created_at__lt=day_start)),
         )
     )
-    for key, total in _liquidated_by_month(
-        liquidations.filter(created_at__gte=month_start)
-    ).items():
+    for key, total in _liquidated_by_month(liquidations.filter(created_at__gte=day_start)).items():
         by_month[key] = by_month.get(key, 0) + total
     return [
         sum(t for key, t in by_month.items() if key <= (fiscal_year.year, m)) for m in range(1, 13)
