@@ -209,3 +209,17 @@ def listing(title, columns, rows, total=None, *, note="", rows_per_block=LISTING
         "blocks": blocks,
         "total": listing_line(total, columns) if total is not None else "",
     }
+
+
+def export_columns(columns: list[tuple[str, str]]):
+    """A report's (label, kind) columns as the list pages' export columns, so that a page
+    that shows a report's rows exports them in the report's layout."""
+    from dsi_finance import exports
+
+    kinds = {
+        TEXT: exports.TEXT,
+        AMOUNT: exports.AMOUNT,
+        RATE: exports.PERCENT,
+        NUMBER: exports.QUANTITY,
+    }
+    return [exports.ExportColumn(label, kind=kinds[kind]) for label, kind in columns]

@@ -8,14 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from budgets.models import BudgetLine
 from budgets.selectors import fiscal_years
 from dsi_finance.exports import (
-    AMOUNT,
-    ExportColumn,
     export_filename,
     export_url,
     wants_export,
@@ -26,7 +23,10 @@ from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin
 from procurement.models import Supplier
 
+from ..reports.common import export_columns
 from ..reports.provisions import as_of_for
+from ..reports.provisions import columns as report_columns
+from ..reports.provisions import values as report_values
 from ..selectors.provisions import ProvisionRow, provisions, provisions_total
 from ..services.provisions import provision_argument_set
 from .forecasts import read_period
@@ -37,29 +37,10 @@ def _page_url(year: int | None) -> str:
     return f"{reverse('reporting:provisions')}{query}"
 
 
-PROVISIONS_EXPORT = [
-    ExportColumn(_lazy("Budget line")),
-    ExportColumn(_lazy("Label"), width=40),
-    ExportColumn(_lazy("Supplier"), width=30),
-    ExportColumn(_lazy("Commitments"), width=30),
-    ExportColumn(_lazy("Amount excl. tax"), kind=AMOUNT),
-    ExportColumn(_lazy("Arguments"), width=60),
-]
-
-
 def provisions_export(rows, year: int):
-    cells = (
-        (
-            row.budget_line.code,
-            row.budget_line.label,
-            row.supplier.name,
-            ", ".join(row.commitments),
-            row.amount,
-            row.argument_text,
-        )
-        for row in rows
-    )
-    output = xlsx_file(cells, PROVISIONS_EXPORT, title=_("Provisions at closing"))
+    """The page's rows as XLSX, in the provisions report's layout."""
+    cells = (report_values(row) for row in rows)
+    output = xlsx_file(cells, export_columns(report_columns()), title=_("Provisions at closing"))
     return xlsx_response(output, filename=export_filename(f"pilotage-provisions-{year}"))
 
 

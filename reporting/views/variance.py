@@ -10,15 +10,11 @@ from django.urls import path, reverse
 from django.utils.dates import MONTHS
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from budgets.models import BudgetRevision, Transfer
 from budgets.selectors import fiscal_years
 from dsi_finance.exports import (
-    AMOUNT,
-    PERCENT,
-    ExportColumn,
     export_filename,
     export_url,
     wants_export,
@@ -29,6 +25,9 @@ from dsi_finance.idempotency import once_from_form
 from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin
 
+from ..reports.common import export_columns
+from ..reports.variance import line_columns
+from ..reports.variance import line_values as report_line_values
 from ..selectors.variance import (
     cover_proposals,
     overruns,
@@ -50,42 +49,11 @@ def _variance_url(period: Period) -> str:
     return f"{reverse('reporting:variance')}?{urlencode(params)}"
 
 
-VARIANCE_EXPORT = [
-    ExportColumn(_lazy("Line")),
-    ExportColumn(_lazy("Label"), width=40),
-    ExportColumn(_lazy("Section"), width=9),
-    ExportColumn(_lazy("Voted"), kind=AMOUNT),
-    ExportColumn(_lazy("Committed"), kind=AMOUNT),
-    ExportColumn(_lazy("Liquidated"), kind=AMOUNT),
-    ExportColumn(_lazy("Forecast"), kind=AMOUNT),
-    ExportColumn(_lazy("Forecast entered"), width=10),
-    ExportColumn(_lazy("Gap"), kind=AMOUNT),
-    ExportColumn(_lazy("Gap (%)"), kind=PERCENT),
-    ExportColumn(_lazy("Overrun"), kind=AMOUNT),
-    ExportColumn(_lazy("Surplus"), kind=AMOUNT),
-]
-
-
 def variance_export(rows, period: Period):
-    """The page's rows as XLSX (the same figures; the variance report adds the proposals)."""
-    cells = (
-        (
-            row.line.code,
-            row.line.label,
-            row.line.section,
-            row.opened,
-            row.committed,
-            row.liquidated,
-            row.forecast,
-            _("yes") if row.forecast_entered else _("no"),
-            row.gap,
-            row.gap_percent,
-            row.overrun,
-            row.surplus,
-        )
-        for row in rows
-    )
-    output = xlsx_file(cells, VARIANCE_EXPORT, title=_("Variance analysis"))
+    """The page's rows as XLSX, in the variance report's layout (the report adds the
+    summary, the overruns, the surpluses and the proposals)."""
+    cells = (report_line_values(row) for row in rows)
+    output = xlsx_file(cells, export_columns(line_columns()), title=_("Variance analysis"))
     stem = f"pilotage-ecarts-{period.fiscal_year.year}"
     if period.month:
         stem += f"-{period.month:02d}"

@@ -288,3 +288,20 @@ def test_writing_an_argument_is_refused_to_readers_get_and_anonymous(
 
 def test_writing_an_argument_refuses_get(closing, client_as, chef):
     assert client_as(chef).get(reverse("reporting:provision-argument")).status_code == 405
+
+
+def test_the_page_exports_its_rows_in_the_reports_layout(closing, client_as, controleur):
+    import io
+
+    response = client_as(controleur).get(
+        reverse("reporting:provisions"), {"year": 2026, "export": "xlsx"}
+    )
+    assert response.status_code == 200
+    assert 'filename="pilotage-provisions-2026' in response["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert [(row[0], row[2], row[4]) for row in rows] == [
+        ("F-6156-RES", "Pacific Réseaux SARL", 20_000),
+        ("I-2183-SERV", "'=Evil SARL", 496_917),  # neutralised: never a formula
+        ("Total", None, 516_917),
+    ]
