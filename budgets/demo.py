@@ -13,14 +13,24 @@ applies it through budgets.services (the only way to write credits), with the
 demo users as actors: the section head prepares and requests, the IT director
 submits, votes and approves.
 
-No commitment or liquidation is seeded: they need the purchase documents
-(requests, orders, invoices) of the procurement app, which will seed them
-through the same credit services.
+Each decision is taken with the services' clock set to its planned date (the
+revisions prepared, submitted and voted around their vote dates, the transfers
+requested and decided on theirs), so that the ledger entries are dated as the
+plan says and "last year at the same date" reads last year's credits.
+
+No commitment or liquidation is seeded here: they need the purchase documents
+(requests, orders, invoices) of the procurement app (procurement.demo), which
+seeds them through the same credit services; `before_closing` lets the caller
+play a past year's purchasing while that year is still open.
 """
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from unittest import mock
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -324,23 +334,25 @@ DM1_NEW_LINES = (
 )
 
 # --- Transfers (virements): every year, between lines that exist every year --
+# (source, target, amount, reason, (month, day) of the request, decided the next day)
 
 TRANSFERS = (
     ("F-6251-DIR", "F-6184-DIR", 300_000,
-     "Formation à la conduite de projet financée par l'économie sur les missions"),
+     "Formation à la conduite de projet financée par l'économie sur les missions", (3, 12)),
     ("F-6068-POSTE", "F-60632-POSTE", 450_000,
-     "Casques pour la visioconférence au lieu de consommables d'impression"),
-    ("I-2184-DIR", "I-2183-DIR", 600_000, "Écran interactif pour la salle de crise"),
+     "Casques pour la visioconférence au lieu de consommables d'impression", (5, 19)),
+    ("I-2184-DIR", "I-2183-DIR", 600_000, "Écran interactif pour la salle de crise", (9, 8)),
     ("F-6155-POSTE", "F-6156-POSTE", 350_000,
-     "Contrat de maintenance des portables plutôt que des réparations à l'unité"),
+     "Contrat de maintenance des portables plutôt que des réparations à l'unité", (10, 13)),
 )
 # The current year also has one transfer waiting for a decision and one rejected.
 PENDING_TRANSFER = (
     "F-617-SECU", "F-611-APPLI", 1_200_000, "Renfort de la TMA pendant la clôture annuelle",
+    (11, 16),
 )
 REJECTED_TRANSFER = (
     "I-2135-SITES", "I-2183-SITES", 1_000_000, "Portables durcis pour les techniciens des Îles",
-    "À présenter à la DM2 : l'aménagement du local de Lifou reste prioritaire.",
+    (10, 2), "À présenter à la DM2 : l'aménagement du local de Lifou reste prioritaire.",
 )
 # fmt: on
 
@@ -401,6 +413,7 @@ class PlannedTransfer:
     target: str
     amount: int
     reason: str
+    requested_on: date
     state: str = "approved"
     note: str = ""
 
@@ -474,6 +487,11 @@ def _past_changes(lines: list[PlannedLine], kind: str, offset: int) -> tuple[Pla
     return tuple(changes)
 
 
+def _planned_day(year: int, month_day: tuple[int, int], today: date) -> date:
+    """A planned day of the year; in the current year, today at the latest."""
+    return min(date(year, *month_day), today) if year == today.year else date(year, *month_day)
+
+
 def demo_plan(today: date) -> list[YearPlan]:
     """The three demo years, oldest first, for a current year of `today.year`."""
     current = today.year
@@ -483,7 +501,10 @@ def demo_plan(today: date) -> list[YearPlan]:
         lines = _lines_of(offset)
         bp_date = date(year - 1, 12, 11)
         bp = PlannedRevision("BP", bp_date, _vote_reference("BP", bp_date))
-        transfers = [PlannedTransfer(*row) for row in TRANSFERS]
+        transfers = [
+            PlannedTransfer(*row[:4], requested_on=_planned_day(year, row[4], today))
+            for row in TRANSFERS
+        ]
         if offset:
             dm1_date, dm2_date = date(year, 6, 26), date(year, 11, 20)
             revisions = (
@@ -519,9 +540,20 @@ def demo_plan(today: date) -> list[YearPlan]:
                     new_lines=new_lines,
                 ),
             )
-            transfers.append(PlannedTransfer(*PENDING_TRANSFER, state="requested"))
             transfers.append(
-                PlannedTransfer(*REJECTED_TRANSFER[:4], state="rejected", note=REJECTED_TRANSFER[4])
+                PlannedTransfer(
+                    *PENDING_TRANSFER[:4],
+                    requested_on=_planned_day(year, PENDING_TRANSFER[4], today),
+                    state="requested",
+                )
+            )
+            transfers.append(
+                PlannedTransfer(
+                    *REJECTED_TRANSFER[:4],
+                    requested_on=_planned_day(year, REJECTED_TRANSFER[4], today),
+                    state="rejected",
+                    note=REJECTED_TRANSFER[5],
+                )
             )
         plans.append(
             YearPlan(
@@ -582,39 +614,47 @@ def _create_lines(plan_lines, *, fiscal_year, preparer, refs) -> dict[str, Budge
     }
 
 
+NOUMEA = ZoneInfo("Pacific/Noumea")
+
+
+@contextmanager
+def clock(day: date, at: time) -> Iterator[None]:
+    """django.utils.timezone.now returns `day` at `at` in Nouméa (now at the latest), so
+    that what the services write (ledger entries, votes, decisions) carries the planned date."""
+    moment = min(datetime.combine(day, at, tzinfo=NOUMEA).astimezone(UTC), timezone.now())
+    with mock.patch.object(timezone, "now", lambda: moment):
+        yield
+
+
 def _vote(planned: PlannedRevision, items, *, fiscal_year, preparer, director) -> BudgetRevision:
-    """Prepare (section head), submit and vote (IT director) one revision."""
-    revision = services.revision_create(user=preparer, fiscal_year=fiscal_year, kind=planned.kind)
-    for line, amount, justification in items:
-        services.revision_item_set(
-            user=preparer,
-            revision=revision,
-            budget_line=line,
-            amount=amount,
-            justification=justification,
+    """Prepare (section head) two weeks before, submit a week before and vote (IT director)
+    one revision on its vote date: its credits are opened that day."""
+    with clock(planned.vote_date - timedelta(days=14), time(9, 0)):
+        revision = services.revision_create(
+            user=preparer, fiscal_year=fiscal_year, kind=planned.kind
         )
-    services.revision_submit(user=director, revision=revision)
-    return services.revision_vote(
-        user=director,
-        revision=revision,
-        vote_date=planned.vote_date,
-        vote_reference=planned.vote_reference,
-    )
+        for line, amount, justification in items:
+            services.revision_item_set(
+                user=preparer,
+                revision=revision,
+                budget_line=line,
+                amount=amount,
+                justification=justification,
+            )
+    with clock(planned.vote_date - timedelta(days=7), time(9, 0)):
+        services.revision_submit(user=director, revision=revision)
+    with clock(planned.vote_date, time(10, 0)):
+        return services.revision_vote(
+            user=director,
+            revision=revision,
+            vote_date=planned.vote_date,
+            vote_reference=planned.vote_reference,
+        )
 
 
-def _seed_year(plan: YearPlan, *, preparer, director, refs, result: BudgetSeedResult) -> None:
-    fiscal_year = services.fiscal_year_create(user=preparer, year=plan.year)
-    lines = _create_lines(plan.lines, fiscal_year=fiscal_year, preparer=preparer, refs=refs)
-    bp, *amending = plan.revisions
-    _vote(
-        bp,
-        [(lines[p.code], p.amount, "") for p in plan.lines],
-        fiscal_year=fiscal_year,
-        preparer=preparer,
-        director=director,
-    )
-    fiscal_year = services.fiscal_year_open(user=director, fiscal_year=fiscal_year)
-    for planned in plan.transfers:
+def _transfer(planned: PlannedTransfer, *, fiscal_year, preparer, director) -> None:
+    """Requested on its day, decided the next (or still waiting)."""
+    with clock(planned.requested_on, time(9, 30)):
         transfer = services.transfer_request(
             user=preparer,
             source=BudgetLine.objects.get(fiscal_year=fiscal_year, code=planned.source),
@@ -622,24 +662,65 @@ def _seed_year(plan: YearPlan, *, preparer, director, refs, result: BudgetSeedRe
             amount=planned.amount,
             reason=planned.reason,
         )
+    with clock(planned.requested_on + timedelta(days=1), time(11, 0)):
         if planned.state == "approved":
             services.transfer_approve(user=director, transfer=transfer)
         elif planned.state == "rejected":
             services.transfer_reject(user=director, transfer=transfer, note=planned.note)
-    for revision in amending:
+
+
+def _seed_year(
+    plan: YearPlan,
+    *,
+    preparer,
+    director,
+    refs,
+    result: BudgetSeedResult,
+    before_closing: Callable[[FiscalYear], None] | None = None,
+) -> None:
+    bp, *amending = plan.revisions
+    with clock(bp.vote_date - timedelta(days=21), time(8, 30)):
+        fiscal_year = services.fiscal_year_create(user=preparer, year=plan.year)
+        lines = _create_lines(plan.lines, fiscal_year=fiscal_year, preparer=preparer, refs=refs)
+    _vote(
+        bp,
+        [(lines[p.code], p.amount, "") for p in plan.lines],
+        fiscal_year=fiscal_year,
+        preparer=preparer,
+        director=director,
+    )
+    with clock(bp.vote_date, time(10, 30)):
+        fiscal_year = services.fiscal_year_open(user=director, fiscal_year=fiscal_year)
+    # The transfers and the amending decisions in order of time (a decision before a
+    # transfer of the same day).
+    events = sorted(
+        [(r.vote_date, 0, n, r) for n, r in enumerate(amending)]
+        + [(t.requested_on, 1, n, t) for n, t in enumerate(plan.transfers)],
+        key=lambda event: event[:3],
+    )
+    for _day, _order, _n, planned in events:
+        if isinstance(planned, PlannedTransfer):
+            _transfer(planned, fiscal_year=fiscal_year, preparer=preparer, director=director)
+            continue
         fiscal_year.refresh_from_db()
-        lines.update(
-            _create_lines(revision.new_lines, fiscal_year=fiscal_year, preparer=preparer, refs=refs)
-        )
+        with clock(planned.vote_date - timedelta(days=14), time(8, 30)):
+            lines.update(
+                _create_lines(
+                    planned.new_lines, fiscal_year=fiscal_year, preparer=preparer, refs=refs
+                )
+            )
         _vote(
-            revision,
-            [(lines[c.code], c.amount, c.justification) for c in revision.changes],
+            planned,
+            [(lines[c.code], c.amount, c.justification) for c in planned.changes],
             fiscal_year=fiscal_year,
             preparer=preparer,
             director=director,
         )
     if plan.closed:
-        services.fiscal_year_close(user=preparer, fiscal_year=fiscal_year)
+        if before_closing is not None:
+            before_closing(fiscal_year)  # e.g. the year's purchasing, while it is open
+        with clock(date(plan.year, 12, 31), time(18, 0)):
+            services.fiscal_year_close(user=preparer, fiscal_year=fiscal_year)
     result.created.append(plan.year)
     result.lines += len(lines)
     result.revisions += len(plan.revisions)
@@ -647,12 +728,22 @@ def _seed_year(plan: YearPlan, *, preparer, director, refs, result: BudgetSeedRe
 
 
 @transaction.atomic
-def seed_demo_budget(*, preparer, director, today: date | None = None) -> BudgetSeedResult:
+def seed_demo_budget(
+    *,
+    preparer,
+    director,
+    today: date | None = None,
+    before_closing: Callable[[FiscalYear], None] | None = None,
+) -> BudgetSeedResult:
     """Load the demo budget's three years; a year that already exists is left alone.
 
     `preparer` needs prepare_budget, request_transfer and run_closing (the
     section head), `director` submit_budget and approve_transfer (the IT
-    director). All or nothing: the years are created in one transaction.
+    director). All or nothing: the years are created in one transaction. Each
+    decision is taken with the clock at its planned date (votes, transfers), so the
+    ledger follows the plan. `before_closing(fiscal_year)`, when given, runs on each
+    past year while it is still open, after its budget and before its closing on
+    31 December (dsi_finance.demo plays last year's purchasing there).
     """
     today = today or timezone.localdate()
     result = BudgetSeedResult()
@@ -666,5 +757,12 @@ def seed_demo_budget(*, preparer, director, today: date | None = None) -> Budget
         if FiscalYear.objects.filter(year=plan.year).exists():
             result.existing.append(plan.year)
             continue
-        _seed_year(plan, preparer=preparer, director=director, refs=refs, result=result)
+        _seed_year(
+            plan,
+            preparer=preparer,
+            director=director,
+            refs=refs,
+            result=result,
+            before_closing=before_closing,
+        )
     return result

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from budgets import demo as budgets_demo
 from procurement import demo as procurement_demo
+from reporting import demo as reporting_demo
 
 from .roles import Role, perm, sync_role_groups
 
@@ -63,6 +65,9 @@ def seed_demo_users(*, password: str | None = None) -> SeedResult:
     return result
 
 
+# Last year's purchasing: 40 % as many requests as this year's, for as much money.
+LAST_YEAR_VOLUME = 0.4
+
 # The demo budget is prepared by the section head and voted by the IT director.
 BUDGET_ACTORS = {
     "chef": ("prepare_budget", "request_transfer", "run_closing"),
@@ -87,12 +92,27 @@ def seed_demo_budget(*, today=None) -> budgets_demo.BudgetSeedResult | None:
     """The demo budget through the budget services, with chef and directeur as actors.
 
     None when the actors are missing (seed the users first); years that already
-    exist are left alone (see budgets.demo.seed_demo_budget).
+    exist are left alone (see budgets.demo.seed_demo_budget). Last year gets its
+    purchasing (fewer requests: LAST_YEAR_VOLUME) before it is closed, so that the
+    dashboard's "last year at the same date" has figures; the year before stays
+    without execution.
     """
     actors = demo_budget_actors()
     if actors is None:
         return None
     preparer, director = actors
-    result = budgets_demo.seed_demo_budget(preparer=preparer, director=director, today=today)
+    current = (today or timezone.localdate()).year
+
+    def last_years_purchasing(fiscal_year) -> None:
+        # Last year's purchasing, played while the year is open, before its closing.
+        if fiscal_year.year == current - 1:
+            procurement_demo.seed_demo_procurement(
+                today=today, fiscal_year=fiscal_year.year, volume=LAST_YEAR_VOLUME
+            )
+
+    result = budgets_demo.seed_demo_budget(
+        preparer=preparer, director=director, today=today, before_closing=last_years_purchasing
+    )
     procurement_demo.seed_demo_procurement(today=today)  # then its purchasing, once a year
+    reporting_demo.seed_demo_forecasts(today=today)  # and pilotage's forecasts, once a year
     return result

@@ -20,6 +20,13 @@ now have not happened yet, which leaves the recent documents in their early stat
 (submitted, approved, ordered, partly received, entered…). Early in the year the demo
 holds proportionally less.
 
+A past year (dsi_finance.demo plays last year's, with fewer requests, before the budget
+closes it) is played to its 31 December with its requests taking more of their lines
+(PAST_REQUEST_SPEND) and its contracts billed by quarter (fewer events, the same money),
+then its purchasing is closed as a closing leaves it (`_Player.year_end`): December's
+contract invoices entered, every invoice liquidated, the requests never approved
+cancelled, every commitment closed with its remainder released.
+
 `procurement_plan()` draws the plan from the year's budget lines with a generator seeded
 by the year (the same plan on every run); `seed_procurement()` plays it. Amounts are
 sized on the lines' available amounts (budgets.selectors.line_availability): no line
@@ -47,6 +54,7 @@ from openpyxl import Workbook
 from budgets import services as budget_services
 from budgets.models import BudgetLine, FiscalYear
 from budgets.selectors import line_availability
+from budgets.services import BudgetError, CreditsShortError
 
 from .models import Commitment, Invoice, PurchaseOrder, PurchaseRequest, Receipt, Supplier
 from .services import commitments as commitment_services
@@ -313,6 +321,9 @@ OVER_THRESHOLD = (
     ("I-2051-APPLI-SIRH", "editeur", "Licences du progiciel SIRH (module paie)"),
 )
 
+SHORT_REJECTION = (
+    "Crédits insuffisants sur la ligne à ce jour : demande à représenter après un virement."
+)
 REJECTIONS = (
     "Devis à actualiser : l'offre date de plus de trois mois.",
     "Trois devis sont nécessaires au-delà de ce montant : merci de compléter la mise en concurrence.",
@@ -337,6 +348,9 @@ APPROVED_CANCELLATIONS = (
 
 NOUMEA = ZoneInfo("Pacific/Noumea")
 PLANNED_REQUESTS = 300  # over the whole year; about 290 by the end of November
+REQUEST_SPEND = (0.55, 0.82)  # the share of a line's available amount its requests take
+# A past year is played whole: its requests take more, as a year's execution does.
+PAST_REQUEST_SPEND = (0.88, 0.96)  # 4 % left at least: revised invoices (+3 %)
 MAX_REQUEST = 4_900_000  # below the approval threshold, except the planned large ones
 EUR_PARITY = Decimal(settings.EUR_PARITY)
 
@@ -449,8 +463,22 @@ def _subject(line: BudgetLine, rng: random.Random) -> str:
     return f"{subject} – {line.label[:120]}" if rng.random() < 0.4 else subject
 
 
-def procurement_plan(fiscal_year: FiscalYear, *, seed: str | None = None) -> ProcurementPlan:
-    """The year's plan, drawn from its budget lines and their available amounts."""
+def procurement_plan(
+    fiscal_year: FiscalYear,
+    *,
+    seed: str | None = None,
+    volume: float = 1.0,
+    spend: tuple[float, float] = REQUEST_SPEND,
+    contracts_extra: float = 0.0,
+) -> ProcurementPlan:
+    """The year's plan, drawn from its budget lines and their available amounts.
+
+    `volume` scales the number of ordinary requests (about PLANNED_REQUESTS × volume)
+    and of their unhappy fates, not the amounts: with 0.5, half as many requests buy as
+    much, each twice as large. `spend`: the share of each line's available amount its
+    requests take (drawn between the two); `contracts_extra` is added to the share of
+    the fixed-price contracts (RECURRING).
+    """
     rng = random.Random(seed or f"demo-procurement:{fiscal_year.year}")  # noqa: S311 (demo)
     year = fiscal_year.year
     lines = {
@@ -465,6 +493,8 @@ def procurement_plan(fiscal_year: FiscalYear, *, seed: str | None = None) -> Pro
 
     for code, supplier, subject, share, variable in RECURRING:
         if code in lines and available[code] > 120_000:
+            if not variable:  # a fixed price: sized closer to the credits in a past year
+                share = min(0.97, share + contracts_extra)
             yearly = int(available[code] * share) // 1200 * 1200
             plan.contracts.append(ContractPlan(lines[code], supplier, subject, yearly, variable))
             used.add(code)
@@ -522,7 +552,7 @@ def procurement_plan(fiscal_year: FiscalYear, *, seed: str | None = None) -> Pro
 
     # Everything else is bought through requests, about PLANNED_REQUESTS of them.
     budgets = {
-        code: int(available[code] * rng.uniform(0.55, 0.82))
+        code: int(available[code] * rng.uniform(*spend))
         for code, line in lines.items()
         if code not in used and available[code] >= 60_000
     }
@@ -532,7 +562,7 @@ def procurement_plan(fiscal_year: FiscalYear, *, seed: str | None = None) -> Pro
         if request.fate == "override":
             section = [code for code in budgets if lines[code].section == request.line.section]
             request.source = lines[max(section, key=lambda code: available[code] - budgets[code])]
-    mean = sum(budgets.values()) / max(1, PLANNED_REQUESTS - len(requests))
+    mean = sum(budgets.values()) / max(1, round(PLANNED_REQUESTS * volume) - len(requests))
     euro_lines = {code for code in budgets if _buying(lines[code])[0] == "software"}
     for code, total in sorted(budgets.items()):
         line = lines[code]
@@ -549,12 +579,12 @@ def procurement_plan(fiscal_year: FiscalYear, *, seed: str | None = None) -> Pro
             requests.append(
                 RequestPlan(created, line, supplier, _subject(line, rng), _items(line, amount, rng))
             )
-    _assign_fates([r for r in requests if r.fate == "normal" and not r.variants], rng)
+    _assign_fates([r for r in requests if r.fate == "normal" and not r.variants], rng, volume)
     requests.sort(key=lambda r: r.created)
     return plan
 
 
-def _assign_fates(requests: list[RequestPlan], rng: random.Random) -> None:
+def _assign_fates(requests: list[RequestPlan], rng: random.Random, volume: float = 1.0) -> None:
     """Which requests end as drafts, rejected, cancelled…, and the twists of the others."""
     pool = list(requests)
     rng.shuffle(pool)
@@ -562,7 +592,8 @@ def _assign_fates(requests: list[RequestPlan], rng: random.Random) -> None:
         ("draft", 7), ("incomplete", 3), ("rejected", 14), ("reopened", 2),
         ("withdrawn", 8), ("cancelled", 6),
     )  # fmt: skip
-    for fate, count in fates:
+    for fate, planned in fates:
+        count = max(1, round(planned * volume))
         for request in pool[:count]:
             request.fate = fate
             if fate in ("rejected", "reopened"):
@@ -623,10 +654,12 @@ class ProcurementSeedResult:
 class _Player:
     """Plays the plan's events in order of time, each with the clock set to its moment."""
 
-    def __init__(self, *, year: int, users: dict, limit: datetime):
+    def __init__(self, *, year: int, users: dict, limit: datetime, billing: int = 1):
         self.year = year
         self.users = users
         self.limit = limit
+        self.billing = billing  # months between two invoices of a contract
+        self.contracts = 0  # contracts opened: staggers their billing months
         self.rng = random.Random(f"demo-procurement-play:{year}")  # noqa: S311 (demo)
         self.events: list = []
         self.sequence = 0
@@ -634,6 +667,7 @@ class _Player:
         self.suppliers: dict[str, Supplier] = {}
         self.numbers: dict[str, int] = {}
         self.payments: list[tuple[date, Invoice]] = []
+        self.unbilled: list[tuple] = []  # monthly invoices not received by the limit
 
     # The timeline
 
@@ -785,11 +819,17 @@ class _Player:
         self.at(self.later(0, 1), self.request_submit, plan, request)
 
     def request_approve(self, plan: RequestPlan, request: PurchaseRequest, who: str) -> None:
-        commitment = request_services.purchase_request_approve(
-            user=self.users[who],
-            request=request,
-            override_reason=plan.reason if plan.fate == "override" else "",
-        )
+        try:
+            commitment = request_services.purchase_request_approve(
+                user=self.users[who],
+                request=request,
+                override_reason=plan.reason if plan.fate == "override" else "",
+            )
+        except CreditsShortError:  # the line gave credits away meanwhile: refused
+            request_services.purchase_request_reject(
+                user=self.users[who], request=request, reason=SHORT_REJECTION
+            )
+            return
         order_at = self.later(1, 8)
         if plan.fate == "override" and plan.source is not None:
             self.at(self.later(2, 8), self.transfer_request, plan, request)
@@ -806,17 +846,28 @@ class _Player:
         line = BudgetLine.objects.get(pk=plan.line.pk)
         if line.available >= 0:
             return
+        source = BudgetLine.objects.get(pk=plan.source.pk)
+        amount = (-line.available // 10_000 + 2) * 10_000
+        if source.available < amount:
+            return  # nothing to take it from: the line stays over until the DM
         transfer = budget_services.transfer_request(
             user=self.users["head"],
-            source=BudgetLine.objects.get(pk=plan.source.pk),
+            source=source,
             target=line,
-            amount=(-line.available // 10_000 + 2) * 10_000,
+            amount=amount,
             reason=f"Régularisation du dépassement autorisé par le directeur ({request.number}).",
         )
         self.at(self.later(1, 3), self.transfer_approve, transfer)
 
     def transfer_approve(self, transfer) -> None:
-        budget_services.transfer_approve(user=self.users["director"], transfer=transfer)
+        try:
+            budget_services.transfer_approve(user=self.users["director"], transfer=transfer)
+        except BudgetError:  # the source was spent meanwhile
+            budget_services.transfer_reject(
+                user=self.users["director"],
+                transfer=transfer,
+                note="La ligne source n’a plus ces crédits : régularisation à la DM.",
+            )
 
     def request_cancel(self, plan: RequestPlan, request: PurchaseRequest) -> None:
         request_services.purchase_request_cancel(
@@ -1078,6 +1129,53 @@ class _Player:
                 user=self.users["head"], commitment=commitment, reason=reason
             )
 
+    # The closing of a past year
+
+    def year_end(self, fiscal_year: FiscalYear) -> None:
+        """31 December, evening: what a closing leaves of the year's purchasing.
+
+        The last payments are imported, the contracts' December invoices (received in
+        January) are entered, the transfers still waiting are approved (a year closes
+        with none), the invoices waiting are liquidated (and validated), the
+        requests never approved are cancelled, and every commitment still open is closed:
+        its remainder is released (the app carries nothing over to the next year).
+        """
+        self.moment = datetime.combine(date(self.year, 12, 31), time(17, 30), tzinfo=NOUMEA)
+        self.payments_import()
+        for plan, commitment, month, first in self.unbilled:  # December's, rattached
+            commitment.refresh_from_db()
+            if commitment.state == Commitment.State.OPEN:
+                self.contract_invoice(plan, commitment, month, first)
+        for transfer in fiscal_year.transfers.filter(state="requested").order_by("pk"):
+            self.transfer_approve(transfer)
+        waiting = Invoice.objects.filter(
+            fiscal_year=fiscal_year, state__in=(Invoice.State.ENTERED, Invoice.State.TO_VALIDATE)
+        )
+        for invoice in waiting.order_by("pk"):
+            if invoice.state == Invoice.State.ENTERED:
+                invoice = invoice_services.invoice_liquidate(
+                    user=self.users["accountant"], invoice=invoice
+                )
+            if invoice.state == Invoice.State.TO_VALIDATE:
+                invoice_services.invoice_validate(user=self.users["head"], invoice=invoice)
+        pending = PurchaseRequest.objects.filter(
+            fiscal_year=fiscal_year,
+            state__in=(PurchaseRequest.State.DRAFT, PurchaseRequest.State.SUBMITTED),
+        )
+        for request in pending.order_by("pk"):
+            request_services.purchase_request_cancel(
+                user=self.users["buyer"],
+                request=request,
+                reason=f"Exercice {self.year} clos : besoin à présenter sur l'exercice suivant.",
+            )
+        still_open = Commitment.objects.filter(fiscal_year=fiscal_year, state=Commitment.State.OPEN)
+        for commitment in still_open.order_by("pk"):
+            commitment_services.commitment_close(
+                user=self.users["head"],
+                commitment=commitment,
+                reason=f"Clôture de l'exercice {self.year} : reliquat non exécuté libéré.",
+            )
+
     # Recurring contracts and direct invoices
 
     def contract_open(self, plan: ContractPlan) -> None:
@@ -1098,28 +1196,40 @@ class _Player:
         )
         ended = CLOSED_EARLY.get(plan.line.code)
         last_month = ended[0] - 1 if ended else 12
+        first = 1  # the first month the next invoice bills
         for month in range(1, last_month + 1):
+            if (month + self.contracts) % self.billing and month != last_month:
+                continue
             billed = _month_end(self.year, month)
             received = _work_moment(billed + timedelta(days=self.rng.randint(2, 8)), self.rng)
-            self.at(received, self.contract_invoice, plan, commitment, month)
+            if received > self.limit:
+                self.unbilled.append((plan, commitment, month, first))
+            self.at(received, self.contract_invoice, plan, commitment, month, first)
+            first = month + 1
+        self.contracts += 1
         if ended:
             closing = _work_moment(date(self.year, ended[0], 25), self.rng)
             self.at(closing, self.commitment_close, commitment.pk, ended[1])
 
-    def contract_invoice(self, plan: ContractPlan, commitment: Commitment, month: int) -> None:
+    def contract_invoice(
+        self, plan: ContractPlan, commitment: Commitment, month: int, first: int
+    ) -> None:
+        """The invoice of the months `first` to `month` (one month, or a quarter)."""
         line = commitment.lines.select_related("budget_line__nature_account").get()
         monthly = plan.yearly // 12
+        months = month - first + 1
         if plan.variable:
-            amount = int(monthly * self.rng.uniform(0.88, 1.12))
-        else:
-            amount = plan.yearly - 11 * monthly if month == 12 else monthly
+            amount = int(monthly * months * self.rng.uniform(0.88, 1.12))
+        else:  # December's invoice takes the rounding
+            amount = monthly * months + (plan.yearly - 12 * monthly if month == 12 else 0)
         rate = _buying(line.budget_line)[1]
+        period = MONTHS[month - 1] if months == 1 else f"{MONTHS[first - 1]} à {MONTHS[month - 1]}"
         self.invoice_enter(
             supplier_key=plan.supplier,
             commitment=commitment,
             lines=[
                 {
-                    "description": f"{plan.subject} – {MONTHS[month - 1]} {self.year}",
+                    "description": f"{plan.subject} – {period} {self.year}",
                     "amount_ht": amount,
                     "tax_rate": rate,
                     "commitment_line": line,
@@ -1162,13 +1272,16 @@ def _limit(today: date | None) -> datetime:
 
 @transaction.atomic
 def seed_procurement(
-    fiscal_year: FiscalYear, users: dict, *, today: date | None = None
+    fiscal_year: FiscalYear, users: dict, *, today: date | None = None, volume: float = 1.0
 ) -> ProcurementSeedResult:
     """Play the year's procurement up to now (or `today`) through the services.
 
     `users` maps "buyer" (achat), "head" (pilotage), "accountant" (comptabilite) and
     "director" (direction) to the people who act. Idempotent: a year that already has
-    purchase requests is left alone. All or nothing (one transaction).
+    purchase requests is left alone. All or nothing (one transaction). A past year
+    (before today's) is played to its 31 December, then its purchasing is closed
+    (`_Player.year_end`), ready for the year's closing; its contracts are billed by
+    quarter; `volume` scales its number of requests (procurement_plan).
     """
     started = timezone.now()
     result = ProcurementSeedResult(year=fiscal_year.year)
@@ -1178,8 +1291,19 @@ def seed_procurement(
     if PurchaseRequest.objects.filter(fiscal_year=fiscal_year).exists():
         result.skipped = "existing"
         return result
-    plan = procurement_plan(fiscal_year)
-    player = _Player(year=fiscal_year.year, users=users, limit=_limit(today))
+    past = fiscal_year.year < (today or timezone.localdate()).year
+    if past:
+        today = date(fiscal_year.year, 12, 31)
+    if past:
+        plan = procurement_plan(
+            fiscal_year, volume=volume, spend=PAST_REQUEST_SPEND, contracts_extra=0.05
+        )
+    else:
+        plan = procurement_plan(fiscal_year, volume=volume)
+    # A past year's contracts are billed by quarter (staggered): a third of the invoices.
+    player = _Player(
+        year=fiscal_year.year, users=users, limit=_limit(today), billing=3 if past else 1
+    )
     player.at(plan.start, player.create_suppliers)
     for contract in plan.contracts:
         player.at(
@@ -1195,6 +1319,9 @@ def seed_procurement(
         player.at(monday_morning.replace(tzinfo=NOUMEA), player.payments_import)
         monday += timedelta(days=7)
     player.play()
+    if past:
+        with player.clock():
+            player.year_end(fiscal_year)
     result.suppliers = len(player.suppliers)
     result.requests = PurchaseRequest.objects.filter(fiscal_year=fiscal_year).count()
     result.commitments = Commitment.objects.filter(fiscal_year=fiscal_year).count()
@@ -1232,11 +1359,16 @@ def demo_procurement_actors() -> dict | None:
     return actors
 
 
-def seed_demo_procurement(*, today: date | None = None) -> ProcurementSeedResult | None:
-    """The demo's procurement in the current year (the year of today in Noumea), with the
-    demo users as actors; None when the actors or the open year are missing."""
+def seed_demo_procurement(
+    *, today: date | None = None, fiscal_year: int | None = None, volume: float = 1.0
+) -> ProcurementSeedResult | None:
+    """The demo's procurement in the current year (the year of today in Noumea), or in
+    `fiscal_year` (a past year is played whole and its purchasing closed: see
+    seed_procurement), with the demo users as actors; None when the actors or the open
+    year are missing."""
     actors = demo_procurement_actors()
-    year = FiscalYear.objects.filter(year=(today or timezone.localdate()).year).first()
+    number = fiscal_year or (today or timezone.localdate()).year
+    year = FiscalYear.objects.filter(year=number).first()
     if actors is None or year is None:
         return None
-    return seed_procurement(year, actors, today=today)
+    return seed_procurement(year, actors, today=today, volume=volume)

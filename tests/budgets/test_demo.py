@@ -4,8 +4,9 @@ import io
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -205,6 +206,25 @@ def test_approved_transfers_are_posted_with_the_transfer_as_their_document(seede
     assert states[Transfer.State.REQUESTED] == 1
     assert states[Transfer.State.REJECTED] == 1
     assert current.transfers.get(state=Transfer.State.REJECTED).decision_note
+
+
+def test_votes_and_transfers_are_posted_on_their_planned_dates(seeded, db):
+    """The ledger follows the plan: last year's "same date" figures read its credits."""
+    noumea = ZoneInfo("Pacific/Noumea")
+    revision_type = ContentType.objects.get_for_model(BudgetRevision)
+    transfer_type = ContentType.objects.get_for_model(Transfer)
+    past = FiscalYear.objects.get(year=seeded["today"].year - 1)
+    for revision in BudgetRevision.objects.filter(fiscal_year=past):
+        entries = LedgerEntry.objects.filter(document_type=revision_type, document_id=revision.pk)
+        days = {entry.created_at.astimezone(noumea).date() for entry in entries}
+        assert days == {revision.vote_date}, revision.kind
+        assert revision.voted_at.astimezone(noumea).date() == revision.vote_date
+    planned = {t.reason: t for t in demo_plan(seeded["today"])[1].transfers}
+    for transfer in past.transfers.all():
+        entries = LedgerEntry.objects.filter(document_type=transfer_type, document_id=transfer.pk)
+        days = {entry.created_at.astimezone(noumea).date() for entry in entries}
+        assert days == {planned[transfer.reason].requested_on + timedelta(days=1)}
+    assert not LedgerEntry.objects.filter(created_at__gt=timezone.now()).exists()
 
 
 def test_check_ledger_finds_no_difference_after_seeding(seeded, db):

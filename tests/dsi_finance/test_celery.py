@@ -17,7 +17,9 @@ from tests.conftest import broker_url, skip_unless
 
 def project_celery_app(broker: str, transport_options: dict) -> Celery:
     """A Celery app with the project's settings and its own broker, not eager."""
-    app = Celery("dsi_finance_under_test")
+    # Not the current app: the shared tasks of later tests must keep resolving to the
+    # project's (eager in the tests) app.
+    app = Celery("dsi_finance_under_test", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(
         broker_url=broker,

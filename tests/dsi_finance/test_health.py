@@ -53,7 +53,7 @@ def test_healthz_answers_503_when_the_database_does_not(client):
 def test_healthz_stays_200_but_degraded_when_only_the_broker_is_down(client, monkeypatch):
     # A broker on a port where nothing listens (Celery gives the variable precedence).
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    unreachable = Celery("unreachable", broker="redis://127.0.0.1:1/0")
+    unreachable = Celery("unreachable", broker="redis://127.0.0.1:1/0", set_as_current=False)
     unreachable.conf.broker_connection_timeout = 1
     with mock.patch.object(health, "celery_app", unreachable):
         response = client.get(reverse("healthz"))

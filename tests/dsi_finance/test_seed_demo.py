@@ -1,7 +1,8 @@
 """seed_demo: one user per role, then the demo budget; idempotent, refused outside DEBUG unless forced."""
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -11,7 +12,9 @@ from django.utils import timezone
 
 from budgets.models import BudgetLine, BudgetRevision, FiscalYear, LedgerEntry, Transfer
 from dsi_finance.demo import DEMO_USERS, seed_demo_users
+from reporting.selectors.dashboard import dashboard, ledger_figures
 from tests.factories import FiscalYearFactory
+from tests.reporting.figures_agree import assert_figures_agree
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +107,7 @@ def test_seed_demo_loads_the_demo_budget_prepared_by_chef_and_voted_by_directeur
     assert 140 <= BudgetLine.objects.filter(fiscal_year__year=year).count() <= 160
 
 
-def test_make_run_loads_users_and_budget_into_an_empty_database(settings):
+def test_make_run_loads_the_demo_whose_figures_agree_everywhere(settings):
     settings.DEBUG = True
     output = seed("--if-empty")
     assert "Utilisateur créé : chef" in output
@@ -116,6 +119,38 @@ def test_make_run_loads_users_and_budget_into_an_empty_database(settings):
 
         assert PurchaseRequest.objects.exists() and Invoice.objects.exists()
     call_command("check_ledger", stdout=io.StringIO())
+    last_year_has_a_year_of_purchasing_closed_with_it(timezone.localdate())
+    # The same seeded demo, read everywhere (one seed: it takes minutes).
+    assert_figures_agree()
+
+
+def last_year_has_a_year_of_purchasing_closed_with_it(today: date) -> None:
+    """Last year's purchasing was played in its own dates before its closing, so the
+    dashboard compares this year with it; the year before has a budget only."""
+    from procurement.models import Commitment, PurchaseRequest
+
+    noumea = ZoneInfo("Pacific/Noumea")
+    last = FiscalYear.objects.get(year=today.year - 1)
+    assert last.state == "closed"
+    assert 120 <= PurchaseRequest.objects.filter(fiscal_year=last).count() <= 200
+    assert not Commitment.objects.filter(fiscal_year=last, state="open").exists()
+    entries = LedgerEntry.objects.filter(
+        budget_line__fiscal_year=last, kind__in=("commit", "liquidate", "release")
+    )
+    days = [at.astimezone(noumea).date() for at in entries.values_list("created_at", flat=True)]
+    assert min(days) >= date(last.year, 1, 1) and max(days) == date(last.year, 12, 31)
+    assert len({day.month for day in days}) == 12
+    assert not LedgerEntry.objects.filter(
+        budget_line__fiscal_year__year=today.year - 2, kind="liquidate"
+    ).exists()
+    board = dashboard(actor=get_user_model().objects.get(username="directeur"), today=today)
+    curve = [point.last_year for point in board.months]
+    opened = ledger_figures(fiscal_year=last).opened
+    assert curve == sorted(curve) and len(set(curve)) >= 11  # liquidations every month
+    assert 0.75 * opened <= curve[-1] <= 0.92 * opened  # December: most credits used
+    if today >= date(today.year, 3, 1):
+        for key in ("opened", "committed", "liquidated", "execution_rate"):
+            assert board.figures[key].last_year > 0, key
 
 
 def test_seed_demo_if_empty_loads_the_budget_for_demo_users_seeded_before(settings):

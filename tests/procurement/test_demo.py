@@ -242,3 +242,18 @@ def test_the_plan_is_the_same_on_every_run(seeded, year):
     first, second = seeded["plans"]
     assert first == second
     assert 290 <= seeded["planned"] <= 330
+
+
+def test_a_lower_volume_plans_fewer_requests_for_as_much_money(seeded, year):
+    """Last year's purchasing (dsi_finance.demo) is played at half the volume: half as many
+    requests, each larger, and fewer unhappy fates."""
+    full, half = procurement_plan(year), procurement_plan(year, volume=0.5)
+
+    def bought(plan) -> int:
+        return sum(item.amount for request in plan.requests for item in request.items)
+
+    assert 0.4 <= len(half.requests) / len(full.requests) <= 0.65
+    assert 0.9 <= bought(half) / bought(full) <= 1.1
+    rejected = Counter(request.fate for request in half.requests)["rejected"]
+    assert rejected == 7  # 14 at full volume
+    assert [c.yearly for c in half.contracts] == [c.yearly for c in full.contracts]

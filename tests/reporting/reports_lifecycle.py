@@ -57,7 +57,12 @@ def project_app(broker: str, transport_options: dict | None = None):
     current app for the duration (the shared tasks resolve to it)."""
     import reporting.tasks  # noqa: F401 (registers the shared tasks)
 
-    app = Celery("reports_under_test")
+    # Captured before the app exists: a new Celery app makes itself the current one
+    # unless told not to, and must not stay so after the test (the shared tasks of the
+    # later tests would be sent to its broker instead of running eagerly).
+    previous_current = _state.get_current_app()
+    previous_default = _state.default_app
+    app = Celery("reports_under_test", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(
         broker_url=broker,
@@ -65,8 +70,6 @@ def project_app(broker: str, transport_options: dict | None = None):
         task_always_eager=False,
         result_backend="django-db",
     )
-    previous_current = _state.get_current_app()
-    previous_default = _state.default_app
     app.set_current()
     app.set_default()
     try:

@@ -2,15 +2,11 @@
 they are the ledger's: the DISCO page, the dashboard (page and API), and each
 controlling report, in XLSX and in PDF.
 
-One test seeds the whole demo (budgets, a year of purchasing, forecasts) and reads it
-everywhere: slow (about a minute), so everything is checked in one go.
+Seeding the whole demo takes minutes: the test that seeds it as `make run` does
+(tests/dsi_finance/test_seed_demo.py) calls `assert_figures_agree()` on it.
 """
 
-import io
-
-import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -32,8 +28,6 @@ from reporting.selectors.dashboard import dashboard
 from reporting.selectors.provisions import provision_amount, provisions, provisions_total
 from reporting.selectors.variance import variance_rows, variance_totals
 from tests.reporting.report_helpers import normalise, pdf_text
-
-pytestmark = pytest.mark.django_db
 
 
 def ledger_totals(year) -> dict[str, int]:
@@ -78,11 +72,9 @@ def build(kind: str, fmt: str, year: int, **extra):
     return builder_for(kind, fmt)(parameters=parameters)
 
 
-def test_the_dashboard_the_disco_page_the_api_and_every_report_agree_with_the_ledger(
-    settings, tmp_path
-):
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=io.StringIO())
+def assert_figures_agree() -> None:
+    """The dashboard, the DISCO page, the API and every report agree with the ledger on
+    the current year of the seeded demo."""
     year = current_fiscal_year()
     directeur = get_user_model().objects.get(username="directeur")
     lines = line_availability(fiscal_year=year)
