@@ -67,7 +67,7 @@ def pdf_cells(values, kinds) -> list[tuple[str, bool]]:
 
 # Share of the width of each column kind (percent), for a fixed table layout: WeasyPrint
 # then never measures every cell to size the columns, which is most of its time.
-PDF_WIDTHS = {AMOUNT: 9.5, RATE: 6.5, NUMBER: 5}
+PDF_WIDTHS = {AMOUNT: 9.5, RATE: 8, NUMBER: 5}
 
 
 def pdf_widths(columns, wide: int | None = None) -> list[float]:
