@@ -38,7 +38,7 @@ def budget_without_purchasing(request, monkeypatch):
     """The demo's year of purchasing takes half a minute (tests/procurement/test_demo.py
     checks it): the tests about users and the budget skip it, except the one that runs
     exactly what `make run` runs."""
-    if request.node.name != "test_make_run_loads_users_and_budget_into_an_empty_database":
+    if request.node.name != "test_make_run_loads_the_demo_whose_figures_agree_everywhere":
         monkeypatch.setattr("procurement.demo.seed_demo_procurement", lambda **kwargs: None)
 
 
