@@ -28,8 +28,29 @@ TRANSFER = "transfer"
 DM = "dm"
 
 
+class _Percents:
+    """The figures of a line or of a total in percent of its opened credits (None when
+    nothing is opened); the gap is forecast − opened."""
+
+    @property
+    def gap_percent(self) -> Decimal | None:
+        return percent(self.gap, self.opened)
+
+    @property
+    def committed_percent(self) -> Decimal | None:
+        return percent(self.committed, self.opened)
+
+    @property
+    def liquidated_percent(self) -> Decimal | None:
+        return percent(self.liquidated, self.opened)
+
+    @property
+    def forecast_percent(self) -> Decimal | None:
+        return percent(self.forecast, self.opened)
+
+
 @dataclass(frozen=True)
-class VarianceRow:
+class VarianceRow(_Percents):
     """One budget line in the variance analysis (amounts in whole francs)."""
 
     line: BudgetLine
@@ -46,23 +67,6 @@ class VarianceRow:
         return self.forecast - self.opened
 
     @property
-    def gap_percent(self) -> Decimal | None:
-        """The gap in percent of the opened credits; None when nothing is opened."""
-        return percent(self.gap, self.opened)
-
-    @property
-    def committed_percent(self) -> Decimal | None:
-        return percent(self.committed, self.opened)
-
-    @property
-    def liquidated_percent(self) -> Decimal | None:
-        return percent(self.liquidated, self.opened)
-
-    @property
-    def forecast_percent(self) -> Decimal | None:
-        return percent(self.forecast, self.opened)
-
-    @property
     def overrun(self) -> int:
         """What the forecast exceeds the opened credits by (0 when it does not)."""
         return max(self.forecast - self.opened, 0)
@@ -75,7 +79,7 @@ class VarianceRow:
 
 
 @dataclass(frozen=True)
-class VarianceTotals:
+class VarianceTotals(_Percents):
     lines: int
     opened: int
     committed: int
@@ -87,22 +91,6 @@ class VarianceTotals:
     @property
     def gap(self) -> int:
         return self.forecast - self.opened
-
-    @property
-    def gap_percent(self) -> Decimal | None:
-        return percent(self.gap, self.opened)
-
-    @property
-    def committed_percent(self) -> Decimal | None:
-        return percent(self.committed, self.opened)
-
-    @property
-    def liquidated_percent(self) -> Decimal | None:
-        return percent(self.liquidated, self.opened)
-
-    @property
-    def forecast_percent(self) -> Decimal | None:
-        return percent(self.forecast, self.opened)
 
 
 @dataclass(frozen=True)
