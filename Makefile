@@ -53,8 +53,14 @@ run: migrate
 	@echo "DSI Finance on http://$(HOST):$(PORT)/ (demo users: chef, acheteur, comptable, directeur, controleur; see README for the password)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
+# One pytest worker per core (pytest-xdist; each has its own test database). `load`
+# hands tests out in collection order, so each worker keeps pytest-django's order
+# (transactional tests, which empty the database, after the others); `loadscope`
+# would run a module with transactional tests before another module's plain ones.
+TEST_WORKERS ?= auto
+
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

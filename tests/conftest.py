@@ -83,7 +83,14 @@ def postgres_only():
 
 
 def broker_url() -> str:
-    return os.environ.get("CELERY_BROKER_URL", "")
+    """CI's real broker. Each xdist worker takes its own Redis database, so that a worker
+    started by one test process never consumes the messages of another's."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if url.startswith("redis://") and worker.startswith("gw"):
+        server = url.removeprefix("redis://").split("/", 1)[0]
+        url = f"redis://{server}/{int(worker[2:]) + 1}"
+    return url
 
 
 @pytest.fixture(autouse=True)

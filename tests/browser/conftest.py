@@ -75,3 +75,13 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
+
+
+def htmx_idle(page) -> None:
+    """Waits until htmx has no request in flight and nothing left to swap or settle:
+    acting on a region that is about to be replaced sends the action to a dead element
+    (a choice made in a select that the next swap throws away)."""
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
