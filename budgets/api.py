@@ -26,6 +26,8 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from dsi_finance.filters import FrancsFilter
+
 from . import selectors, services
 from .models import BudgetRevision, Section
 from .serializers import (
@@ -128,7 +130,7 @@ class BudgetLineFilter(django_filters.FilterSet):
     )
     project = django_filters.CharFilter(field_name="project__code", label=_("Project code"))
     search = django_filters.CharFilter(method="filter_search", label=_("Code or label contains"))
-    available_lt = django_filters.NumberFilter(
+    available_lt = FrancsFilter(
         field_name="available_amount", lookup_expr="lt", label=_("Available amount below")
     )
     ordering = django_filters.OrderingFilter(

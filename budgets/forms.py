@@ -2,11 +2,12 @@
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from dsi_finance.money import parse_francs
+from dsi_finance.file_sizes import format_file_size
+from dsi_finance.forms import FrancsField, FrancsInput
+from dsi_finance.widgets import FrenchDateField
 
 from .models import BudgetLine, BudgetRevision, CostCentre, FiscalYear, NatureAccount, Project
 from .selectors import line_availability
@@ -53,12 +54,8 @@ class TransferForm(forms.Form):
     target = LineChoiceField(
         label=_("To line"), queryset=BudgetLine.objects.none(), empty_label=_("Choose a line")
     )
-    amount = forms.CharField(
-        label=_("Amount (F CFP)"),
-        max_length=30,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "off", "class": "form-control"}
-        ),
+    amount = FrancsField(
+        label=_("Amount (F CFP)"), widget=FrancsInput(attrs={"class": "form-control"})
     )
     reason = forms.CharField(
         label=_("Reason"),
@@ -86,12 +83,6 @@ class TransferForm(forms.Form):
                 }
             )
 
-    def clean_amount(self) -> int:
-        amount = parse_francs(self.cleaned_data["amount"])
-        if amount is None:
-            raise forms.ValidationError(self.fields["amount"].error_messages["required"])
-        return amount
-
 
 class TransferDecisionForm(forms.Form):
     note = forms.CharField(
@@ -105,24 +96,13 @@ class TransferDecisionForm(forms.Form):
 # --- Revisions and their XLSX import (helper "revisions") -------------------
 
 
-class RevisionAmountField(forms.Field):
-    """Whole francs typed as `1 234 567` (or -50 000 for a DM cut); empty gives None.
+class RevisionAmountField(FrancsField):
+    """Whole francs typed as `1 234 567`, `1.234.567` (or -50 000 for a DM cut); empty
+    gives None.
 
-    Decimals and text are refused with a French message (dsi_finance.money.parse_francs,
+    Decimals and text are refused with a French message (dsi_finance.forms.FrancsField,
     the same reading as an imported cell). Sign, zero and size are the service's rules.
     """
-
-    widget = forms.TextInput
-
-    def __init__(self, *, amount_label=None, **kwargs):
-        super().__init__(**kwargs)
-        self.amount_label = amount_label
-        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off", "maxlength": "30"})
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = value.strip()
-        return parse_francs(value or None, label=self.amount_label)
 
 
 class RevisionItemForm(forms.Form):
@@ -246,10 +226,7 @@ class RevisionCreateForm(forms.Form):
 
 
 class RevisionVoteForm(forms.Form):
-    vote_date = forms.DateField(
-        label=_("Vote date"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-    )
+    vote_date = FrenchDateField(label=_("Vote date"))
     vote_reference = forms.CharField(
         label=_("Vote reference"),
         max_length=100,
@@ -291,7 +268,7 @@ class RevisionImportForm(forms.Form):
         if upload.size > IMPORT_MAX_BYTES:
             raise forms.ValidationError(
                 _("The file weighs %(size)s: the limit is %(max)s.")
-                % {"size": filesizeformat(upload.size), "max": filesizeformat(IMPORT_MAX_BYTES)}
+                % {"size": format_file_size(upload.size), "max": format_file_size(IMPORT_MAX_BYTES)}
             )
         content = upload.read()
         try:

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .forms import FrancsField
 from .roles import Role
 
 
@@ -36,3 +37,10 @@ class UserDirectoryFilter(django_filters.FilterSet):
                 | Q(email__icontains=word)
             )
         return queryset
+
+
+class FrancsFilter(django_filters.NumberFilter):
+    """An amount in francs in a query string, read as the forms read it
+    (dsi_finance.forms.FrancsField): `250.000` or `250 000` is 250 000, never 250."""
+
+    field_class = FrancsField

@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from budgets.forms import LineChoiceField
-from dsi_finance.money import parse_francs
+from dsi_finance.forms import FrancsField, FrancsInput
+from dsi_finance.widgets import FrenchDateField
 
 from ..models import Supplier
 from ..selectors.commitments import open_year_lines
 
 MAX_LINES = 50
-DATE_WIDGET = {"type": "date", "class": "form-control"}
 
 
 class RecurringCommitmentForm(forms.Form):
@@ -37,12 +37,8 @@ class RecurringCommitmentForm(forms.Form):
             }
         ),
     )
-    period_start = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
-    )
-    period_end = forms.DateField(
-        label=_("To"), widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
-    )
+    period_start = FrenchDateField(label=_("From"))
+    period_end = FrenchDateField(label=_("To"))
     override_reason = forms.CharField(
         label=_("Reason for committing beyond the available amount"),
         required=False,
@@ -67,17 +63,9 @@ class CommitmentLineForm(forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
-    amount = forms.CharField(
+    amount = FrancsField(
         label=_("Amount before tax (F CFP)"),
-        max_length=30,
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "numeric",
-                "autocomplete": "off",
-                "class": "form-control amount",
-                "placeholder": "1 200 000",
-            }
-        ),
+        widget=FrancsInput(attrs={"class": "form-control amount", "placeholder": "1 200 000"}),
     )
 
     def __init__(self, *args, lines=None, **kwargs):
@@ -110,9 +98,7 @@ class CommitmentLineForm(forms.Form):
         return self.fields["budget_line"].queryset.filter(pk=int(value)).first()
 
     def clean_amount(self) -> int:
-        amount = parse_francs(self.cleaned_data["amount"])
-        if amount is None:
-            raise forms.ValidationError(self.fields["amount"].error_messages["required"])
+        amount = self.cleaned_data["amount"]
         if amount <= 0:
             raise forms.ValidationError(_("The amount must be positive."))
         return amount

@@ -3,6 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dsi_finance.widgets import FrenchDateField
+
+from . import QUANTITY_HELP
 from .orders import ReasonForm
 
 __all__ = ["ReasonForm", "ReceiptForm"]
@@ -13,10 +16,7 @@ class ReceiptForm(forms.Form):
     remains to receive); a field `quantity_<line id>` per line. The quantities are read
     by procurement.services.receipts.receipt_create, which refuses what is wrong."""
 
-    received_on = forms.DateField(
-        label=_("Received on"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-    )
+    received_on = FrenchDateField(label=_("Received on"))
     note = forms.CharField(
         label=_("Note"),
         required=False,
@@ -32,11 +32,13 @@ class ReceiptForm(forms.Form):
                 label=line.description,
                 required=False,
                 max_length=30,
+                help_text=QUANTITY_HELP,
                 widget=forms.TextInput(
                     attrs={
                         "class": "form-control amount receipt-quantity",
                         "inputmode": "decimal",
                         "autocomplete": "off",
+                        "title": QUANTITY_HELP,
                         "data-left": f"{line.left.normalize():f}" if line.left > 0 else "",
                         "disabled": line.left <= 0,
                     }

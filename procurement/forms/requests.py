@@ -12,19 +12,20 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budgets.forms import LineChoiceField
 from budgets.models import BudgetLine
-from dsi_finance.money import parse_francs
+from dsi_finance.file_sizes import format_file_size
+from dsi_finance.forms import FrancsField, FrancsInput
 
 from ..models import Supplier, TaxRate
 from ..selectors.requests import budget_line_choices
 from ..selectors.suppliers import tax_rates_in_force
 from ..services.common import validate_quantity
 from ..services.requests import MAX_LINES
+from . import QUANTITY_HELP
 
 
 class TaxRateChoiceField(forms.ModelChoiceField):
@@ -75,24 +76,20 @@ class RequestLineForm(forms.Form):
     quantity = forms.CharField(
         label=_("Quantity"),
         max_length=20,
+        help_text=QUANTITY_HELP,
         widget=forms.TextInput(
             attrs={
                 "class": "form-control form-control-sm amount",
                 "inputmode": "decimal",
                 "autocomplete": "off",
+                "title": QUANTITY_HELP,
             }
         ),
     )
-    unit_price = forms.CharField(
+    unit_price = FrancsField(
         label=_("Unit price before tax (F CFP)"),
-        max_length=30,
-        widget=forms.TextInput(
-            attrs={
-                "class": "form-control form-control-sm amount",
-                "inputmode": "numeric",
-                "autocomplete": "off",
-            }
-        ),
+        amount_label=_("The unit price"),
+        widget=FrancsInput(attrs={"class": "form-control form-control-sm amount"}),
     )
     tax_rate = TaxRateChoiceField(
         label=_("TGC"),
@@ -127,9 +124,7 @@ class RequestLineForm(forms.Form):
             raise forms.ValidationError(error.messages) from None
 
     def clean_unit_price(self) -> int:
-        price = parse_francs(self.cleaned_data["unit_price"], label=_("The unit price"))
-        if price is None:
-            raise forms.ValidationError(self.fields["unit_price"].error_messages["required"])
+        price = self.cleaned_data["unit_price"]
         if price <= 0:
             raise forms.ValidationError(_("The unit price must be more than zero francs."))
         return price
@@ -249,5 +244,5 @@ class AttachmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = _("%(formats)s; %(max)s at most.") % {
             "formats": ", ".join(settings.PROCUREMENT_ATTACHMENT_EXTENSIONS),
-            "max": filesizeformat(settings.PROCUREMENT_ATTACHMENT_MAX_BYTES),
+            "max": format_file_size(settings.PROCUREMENT_ATTACHMENT_MAX_BYTES),
         }

@@ -9,11 +9,11 @@ for), the approvers and the readers see everything anyway.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, Prefetch, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from budgets.models import BudgetLine, FiscalYear
 from budgets.selectors import line_availability
@@ -22,7 +22,7 @@ from dsi_finance.roles import holds
 
 from ..access import APPROVE_REQUEST
 from ..models import Attachment, PurchaseRequest, PurchaseRequestLine
-from ..services.common import document_totals, round_francs
+from ..services.common import document_totals, round_francs, validate_quantity
 
 State = PurchaseRequest.State
 
@@ -32,13 +32,20 @@ TABS = ("mine", "to_approve", "all")
 def purchase_requests(*, actor) -> QuerySet:
     """Every request the actor may open, with what a list or a detail page shows."""
     return PurchaseRequest.objects.select_related(
-        "fiscal_year", "supplier", "requested_by", "decided_by", "cancelled_by"
+        "fiscal_year", "supplier", "requested_by", "decided_by", "cancelled_by", "transmitted_by"
     ).annotate(
         over_threshold=Case(
             When(amount_ht__gt=settings.PROCUREMENT_APPROVAL_THRESHOLD, then=Value(True)),
             default=Value(False),
             output_field=BooleanField(),
-        )
+        ),
+        # The IT director decides it: above the threshold, or transmitted to him.
+        for_director=Case(
+            When(amount_ht__gt=settings.PROCUREMENT_APPROVAL_THRESHOLD, then=Value(True)),
+            When(transmitted_at__isnull=False, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
     )
 
 
@@ -79,16 +86,63 @@ def requests_mine(*, actor) -> QuerySet:
 
 def requests_to_approve(*, actor) -> QuerySet:
     """The submitted requests, those the actor is the usual approver of first: within
-    the threshold for the section head, above it for the IT director (who also sees
-    those the section head could not approve for lack of credits)."""
+    the threshold for the section head, above it or transmitted to him (credits
+    short) for the IT director."""
     above_first = holds(actor, "approve_over_threshold")
     qs = purchase_requests(actor=actor).filter(state=State.SUBMITTED)
-    first = "-over_threshold" if above_first else "over_threshold"
+    first = "-for_director" if above_first else "for_director"
     return qs.order_by(first, "submitted_at", "pk")
 
 
 def requests_all(*, actor) -> QuerySet:
     return purchase_requests(actor=actor)
+
+
+# The home page's queues (procurement/home.py): each list opened with ?queue= holds
+# exactly these rows.
+
+
+def requests_drafts(*, actor) -> QuerySet:
+    """The buyer's own drafts, not submitted yet."""
+    return requests_mine(actor=actor).filter(state=State.DRAFT)
+
+
+def requests_returned(*, actor) -> QuerySet:
+    """The buyer's own requests sent back or rejected by an approver: to rework
+    (reopen) or to cancel."""
+    return requests_mine(actor=actor).filter(state=State.REJECTED)
+
+
+def requests_to_order(*, actor) -> QuerySet:
+    """Approved requests without an order yet (an order moves a request to "ordered");
+    the buyers share this work."""
+    return purchase_requests(actor=actor).filter(state=State.APPROVED)
+
+
+def requests_for_section_head(*, actor) -> QuerySet:
+    """Submitted requests the section head decides: within the threshold and not
+    transmitted to the IT director."""
+    return purchase_requests(actor=actor).filter(
+        state=State.SUBMITTED,
+        amount_ht__lte=settings.PROCUREMENT_APPROVAL_THRESHOLD,
+        transmitted_at__isnull=True,
+    )
+
+
+def requests_over_threshold(*, actor) -> QuerySet:
+    """Submitted requests above the threshold: only the IT director approves them."""
+    return purchase_requests(actor=actor).filter(
+        state=State.SUBMITTED,
+        amount_ht__gt=settings.PROCUREMENT_APPROVAL_THRESHOLD,
+        transmitted_at__isnull=True,
+    )
+
+
+def requests_transmitted(*, actor) -> QuerySet:
+    """Submitted requests the section head transmitted to the IT director (credits short)."""
+    return purchase_requests(actor=actor).filter(
+        state=State.SUBMITTED, transmitted_at__isnull=False
+    )
 
 
 def requests_tab(*, actor, tab: str) -> QuerySet:
@@ -213,14 +267,39 @@ def budget_line_choices(*, actor) -> QuerySet:
     )
 
 
-def typed_amount(quantity, unit_price) -> int | None:
-    """quantity × unit price, rounded to the franc, from what a form holds; None when
-    either is not a number yet (the buyer is still typing)."""
+@dataclass(frozen=True)
+class TypedAmount:
+    """A request line's amount read from what a form holds: `amount` when quantity and
+    unit price are both read, `error` (French) when one of them cannot be; both None
+    while a field is still empty (the buyer is still typing)."""
+
+    amount: int | None = None
+    error: str | None = None
+
+
+def typed_line_amount(quantity, unit_price) -> TypedAmount:
+    """quantity × unit price, rounded to the franc, read as the form reads them: the
+    unit price through dsi_finance.money.parse_francs ("250.000" is 250 000, "250.5" is
+    refused), the quantity with its decimals (procurement.services.common)."""
+    price_text = str(unit_price if unit_price is not None else "").strip()
+    quantity_text = str(quantity if quantity is not None else "").strip()
     try:
-        q = Decimal(str(quantity).strip().replace(",", ".").replace(" ", "").replace("\u202f", ""))
-        price = parse_francs(unit_price or None)
-    except (InvalidOperation, ValueError, ValidationError):
-        return None
-    if price is None or not q.is_finite() or q <= 0 or price <= 0:
-        return None
-    return round_francs(q * price)
+        price = parse_francs(price_text or None, label=_("The unit price"))
+    except ValidationError as error:
+        return TypedAmount(error=error.messages[0])
+    if price is not None and price <= 0:
+        return TypedAmount(error=_("The unit price must be more than zero francs."))
+    if not quantity_text:
+        return TypedAmount()
+    try:
+        q = validate_quantity(quantity_text)
+    except ValidationError as error:
+        return TypedAmount(error=error.messages[0])
+    if price is None:
+        return TypedAmount()
+    return TypedAmount(amount=round_francs(q * price))
+
+
+def typed_amount(quantity, unit_price) -> int | None:
+    """The amount of `typed_line_amount`, or None when it cannot be read yet."""
+    return typed_line_amount(quantity, unit_price).amount

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from budgets.models import BudgetLine, FiscalYear
+from dsi_finance.serializers import FrancsSerializerField
 
 from ..models import Supplier
 from ..services.commitments import LineSpec
@@ -78,7 +79,7 @@ class RecurringLineInputSerializer(serializers.Serializer):
         help_text=_("A budget line of an open fiscal year."),
     )
     description = serializers.CharField(max_length=300)
-    amount = serializers.IntegerField(help_text=_("Whole francs before tax."))
+    amount = FrancsSerializerField(help_text=_("Whole francs before tax."))
 
 
 class RecurringCommitmentInputSerializer(serializers.Serializer):

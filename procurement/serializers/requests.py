@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from budgets.models import BudgetLine
+from dsi_finance.serializers import FrancsSerializerField
 
 from ..models import Supplier
 
@@ -39,7 +40,10 @@ class PurchaseRequestLineSerializer(serializers.Serializer):
         max_length=30,
         help_text=_('A positive number with at most three decimals, as a string ("2.5").'),
     )
-    unit_price = serializers.IntegerField(help_text=_("Whole francs before tax, more than 0."))
+    unit_price = FrancsSerializerField(
+        amount_label=_("The unit price"),
+        help_text=_("Whole francs before tax, more than 0."),
+    )
     tax_rate = TaxRatePercentField()
     budget_line = serializers.PrimaryKeyRelatedField(
         queryset=BudgetLine.objects.all(),
@@ -100,6 +104,11 @@ class PurchaseRequestSerializer(serializers.Serializer):
     )
     decided_at = serializers.DateTimeField(read_only=True)
     decision_reason = serializers.CharField(read_only=True)
+    transmitted_by = serializers.CharField(
+        source="transmitted_by.username", read_only=True, allow_null=True, default=None
+    )
+    transmitted_at = serializers.DateTimeField(read_only=True)
+    transmit_note = serializers.CharField(read_only=True)
     cancelled_by = serializers.CharField(
         source="cancelled_by.username", read_only=True, allow_null=True, default=None
     )

@@ -22,6 +22,7 @@ from django.views import View
 from budgets.models import BudgetLine, Chapter, FiscalYear, Forecast, Section
 from budgets.selectors import current_fiscal_year, current_forecasts, line_availability
 from budgets.services import forecasts_set
+from dsi_finance.home import active_queue_of
 from dsi_finance.idempotency import (
     FORM_TOKEN_FIELD,
     IdempotencyKeyError,
@@ -33,6 +34,7 @@ from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin
 
 FIELD_PREFIX = "forecast-"
+QUEUE_URL_NAME = "reporting:forecast-entry"
 
 
 @dataclass
@@ -100,8 +102,13 @@ class GridRow:
         return str(MONTHS[self.previous.month]).lower() if self.previous else ""
 
 
-def _grid_lines(fiscal_year: FiscalYear, params: QueryDict, errors: list[str]):
-    lines = line_availability(fiscal_year=fiscal_year)
+def _grid_lines(fiscal_year: FiscalYear, params: QueryDict, errors: list[str], base=None):
+    """The lines of the grid: the year's (or those of `base`, a home queue's rows, in
+    that year), narrowed by the section and chapter filters."""
+    if base is None:
+        lines = line_availability(fiscal_year=fiscal_year)
+    else:
+        lines = base.filter(fiscal_year=fiscal_year).order_by("code")
     section = (params.get("section") or "").strip()
     if section:
         if section in Section.values:
@@ -152,6 +159,12 @@ class ForecastEntryView(CapabilityRequiredMixin, View):
         period = read_period(request.GET, month_required=True)
         return self.render(request, period, request.GET)
 
+    @staticmethod
+    def home_queue(request, params):
+        """The home queue the grid was opened with (?queue=forecasts-due, kept by its
+        forms): only that queue's lines."""
+        return active_queue_of(request, params.get("queue", ""), QUEUE_URL_NAME)
+
     def render(self, request, period: Period, params, *, posted=None, problems=(), status=200):
         """The page; `period.errors` and bad filters show no grid (400), `problems` (a
         refused save) show the grid again with what was typed."""
@@ -166,8 +179,12 @@ class ForecastEntryView(CapabilityRequiredMixin, View):
             "field_prefix": FIELD_PREFIX,
             "rows": None,
         }
+        queue = self.home_queue(request, params)
+        context["home_queue"] = queue
+        context["list_url"] = reverse(QUEUE_URL_NAME)
         if not errors:
-            lines, section, chapter = _grid_lines(period.fiscal_year, params, errors)
+            base = queue.selector(request.user) if queue else None
+            lines, section, chapter = _grid_lines(period.fiscal_year, params, errors, base)
             context.update(
                 section=section,
                 chapter=chapter,
@@ -280,7 +297,7 @@ class ForecastEntryView(CapabilityRequiredMixin, View):
     @staticmethod
     def _back_url(period: Period, data: QueryDict) -> str:
         params = {"year": period.fiscal_year.year, "month": period.month}
-        for name in ("section", "chapter"):
+        for name in ("section", "chapter", "queue"):
             if data.get(name):
                 params[name] = data[name]
         return f"{reverse('reporting:forecast-entry')}?{urlencode(params)}"

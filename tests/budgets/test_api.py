@@ -378,6 +378,11 @@ def test_lines_are_filtered_by_available_amount_below_a_figure(chef, budget, as_
         "F-APPS-01",
         "F-INFRA-01",
     ]
+    # Francs grouped by dots are thousands, as in the forms (issue 11): never 1 franc.
+    assert codes(get_lines(client, year=2026, available_lt="1.000.000")) == [
+        "F-APPS-01",
+        "F-INFRA-01",
+    ]
 
 
 def test_lines_are_ordered_by_a_figure(chef, budget, as_user):
@@ -405,7 +410,8 @@ def test_lines_are_ordered_by_a_figure(chef, budget, as_user):
     [
         ({"year": "abc"}, "year", "Saisissez un nombre"),
         ({"section": "X"}, "section", "Sélectionnez un choix valide"),
-        ({"available_lt": "beaucoup"}, "available_lt", "Saisissez un nombre"),
+        ({"available_lt": "beaucoup"}, "available_lt", "n’est pas un nombre"),
+        ({"available_lt": "250.5"}, "available_lt", "Le franc CFP n’a pas de décimales"),
         ({"ordering": "password"}, "ordering", "Sélectionnez un choix valide"),
     ],
 )

@@ -274,7 +274,8 @@ def test_every_error_of_every_row_is_reported_with_its_row_number(budget):
     assert errors[3] == [
         "La section I ne correspond pas au compte 6262, dont le chapitre 011 relève de la "
         "section Fonctionnement (OPEX).",
-        "Le montant de la variation doit être un nombre entier de francs.",
+        "Le montant de la variation «\u00a010.5\u00a0»\u00a0: 10,5 francs\u00a0? Le franc "
+        "CFP n’a pas de décimales\u00a0; tapez 10.",
     ]
     assert errors[4] == ["Le code de ligne F-TEL figure sur plusieurs lignes du fichier : 4, 5."]
     assert errors[5] == [
@@ -428,7 +429,8 @@ def test_an_import_with_one_broken_row_saves_nothing_and_lists_every_error(budge
     with pytest.raises(ValidationError) as error:
         revision_import(user=chef, revision=bp, rows=rows, replace=True)
     assert error.value.messages == [
-        "Ligne 3 du fichier : Le montant doit être un nombre entier de francs.",
+        "Ligne 3 du fichier : Le montant «\u00a012,5\u00a0»\u00a0: 12,5 francs\u00a0? Le franc "
+        "CFP n’a pas de décimales\u00a0; tapez 12.",
         "Ligne 4 du fichier : Compte de nature 0000 inconnu.",
         "Ligne 4 du fichier : Le libellé manque : F-XX est une nouvelle ligne.",
     ]
@@ -522,3 +524,51 @@ def test_uploaded_workbooks_are_parsed_by_defusedxml():
     import openpyxl.xml
 
     assert openpyxl.xml.DEFUSEDXML is True
+
+
+# --- Amounts typed as text in the cells (issue 11) ------------------------------------
+
+
+def test_a_text_cell_grouped_by_dots_is_read_as_thousands_never_as_decimals(budget, chef):
+    bp = draft(budget, "BP")
+    rows = read_revision_sheet(
+        workbook_bytes(
+            [
+                ["F-MAINT", "", "F", "6156", "INFRA", "", "250.000", "Texte avec points"],
+                ["F-TEL", "", "F", "6262", "INFRA", "", "1'500'000", "Apostrophes"],
+                ["I-POSTES", "", "I", "2183", "APPLI", "", 8_000_000.0, "Nombre"],
+            ]
+        )
+    )
+    result = check_revision_rows(bp, rows, replace=True)
+    assert result.ok
+    assert [row.amount for row in result.rows] == [250_000, 1_500_000, 8_000_000]
+    revision_import(user=chef, revision=bp, rows=rows, replace=True)
+    assert items_of(bp) == {
+        "F-MAINT": (250_000, "Texte avec points"),
+        "F-TEL": (1_500_000, "Apostrophes"),
+        "I-POSTES": (8_000_000, "Nombre"),
+    }
+
+
+def test_a_fractional_or_ambiguous_text_cell_is_refused_and_nothing_is_saved(budget, chef):
+    bp = draft(budget, "BP", {budget.tel: 4_500_000})
+    cells = [
+        ["F-MAINT", "", "F", "6156", "INFRA", "", "250.5", ""],
+        ["F-TEL", "", "F", "6262", "INFRA", "", "1 000.000", ""],
+    ]
+    result = check(bp, cells)
+    assert not result.ok
+    errors = {row.sheet.number: row.errors for row in result.rows}
+    assert errors[2] == [
+        "Le montant «\u00a0250.5\u00a0»\u00a0: 250,5 francs\u00a0? Le franc CFP n’a pas "
+        "de décimales\u00a0; tapez 250 ou 250\u202f000 (milliers séparés par des espaces, des "
+        "points ou des apostrophes)."
+    ]
+    assert "séparateurs de milliers (espace, point)" in errors[3][0]
+    with pytest.raises(ValidationError):
+        revision_import(
+            user=chef, revision=bp, rows=read_revision_sheet(workbook_bytes(cells)), replace=True
+        )
+    assert set(items_of(bp)) == {"F-TEL"}
+    assert items_of(bp)["F-TEL"][0] == 4_500_000

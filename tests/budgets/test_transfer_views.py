@@ -2,6 +2,7 @@
 detail page and its approve / reject / cancel actions."""
 
 import html
+import re
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -29,6 +30,12 @@ NBSP = "\u00a0"
 NNBSP = "\u202f"
 READERS = [Role.PILOTAGE, Role.DIRECTION, Role.CONTROLE]
 NOT_READERS = [Role.ACHAT, Role.COMPTABILITE]
+
+
+def figure(francs: int) -> str:
+    """How a list cell writes an amount (its header names the currency): `1 234 567`."""
+    sign = "-" if francs < 0 else ""
+    return sign + f"{abs(francs):,}".replace(",", NNBSP)
 
 
 def xpf(francs: int) -> str:
@@ -130,7 +137,7 @@ def test_readers_of_everything_see_the_transfers_of_the_current_year(
     assert [transfer.pk for transfer in rows] == [requested.pk]
     text = page_text(response)
     assert "Virements" in text
-    assert xpf(250_000) in text
+    assert f">{figure(250_000)}<" in text  # the currency is in the header
     assert "Demandé" in text
 
 
@@ -234,7 +241,7 @@ def test_a_success_message_in_french_says_what_awaits_approval(chef, lines, clie
 
 
 @pytest.mark.parametrize(
-    "amount", ["250000", "250 000", f"250{NNBSP}000", "250000,00", "250 000.0"]
+    "amount", ["250000", "250 000", f"250{NNBSP}000", "250000,00", "250.000", "250'000"]
 )
 def test_whole_amounts_are_accepted_with_spaces_or_zero_decimals(amount, chef, lines, client_as):
     post_request(client_as(chef), lines["source"], lines["target"], amount=amount)
@@ -244,8 +251,17 @@ def test_whole_amounts_are_accepted_with_spaces_or_zero_decimals(amount, chef, l
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("12,5", "Le montant doit être un nombre entier de francs."),
-        ("100.25", "Le montant doit être un nombre entier de francs."),
+        (
+            "12,5",
+            "Le montant «\u00a012,5\u00a0»\u00a0: 12,5 francs\u00a0? Le franc CFP n’a pas "
+            "de décimales\u00a0; tapez 12.",
+        ),
+        (
+            "250.5",
+            "Le montant «\u00a0250.5\u00a0»\u00a0: 250,5 francs\u00a0? Le franc CFP n’a "
+            "pas de décimales\u00a0; tapez 250 ou 250\u202f000 (milliers séparés par des "
+            "espaces, des points ou des apostrophes).",
+        ),
         ("douze mille", "Le montant n’est pas un nombre : « douze mille »."),
         ("1e6", "Le montant n’est pas un nombre : « 1e6 »."),
         ("", "Ce champ est obligatoire."),
@@ -547,3 +563,52 @@ def test_the_detail_shows_the_history_of_the_transfer(chef, directeur, requested
     assert 'data-field="state"' in history
     assert "Demandé" in history and "Approuvé" in history
     assert directeur.get_full_name() in history.split('data-kind="created"')[0]
+
+
+def test_the_form_proposed_for_a_short_line_is_prefilled_and_lists_the_lines_that_can_give(
+    chef, lines, client_as
+):
+    """What a short purchase request links to: this line receives the shortage; the lines
+    of the same year and section with something available are listed, the most first."""
+    target = lines["target"]
+    client = client_as(chef)
+    response = client.get(
+        CREATE_URL, {"target": target.pk, "amount": "250000", "reason": "Pour couvrir DA-2026-1"}
+    )
+    form = response.context["form"]
+    assert form["target"].value() == target.pk
+    assert re.sub(r"\D", "", str(form["amount"].value())) == "250000"
+    assert form["reason"].value() == "Pour couvrir DA-2026-1"
+    sources = [(s["line"].code, s["line"].available_amount) for s in response.context["sources"]]
+    # Not the target itself, not the investment line, not 2027's.
+    assert sources == [("F-6156-INFRA", 900_000)]
+    page = page_text(response)
+    assert 'data-testid="transfer-source" data-line="F-6156-INFRA"' in page
+    assert xpf(900_000) in page or figure(900_000) in page
+    # Choosing a giving line keeps the target, the amount and the reason.
+    choose = response.context["sources"][0]["url"]
+    response = client.get(CREATE_URL + choose)
+    form = response.context["form"]
+    assert form["source"].value() == lines["source"].pk
+    assert form["target"].value() == target.pk
+    assert form["reason"].value() == "Pour couvrir DA-2026-1"
+
+
+def test_the_request_page_links_to_the_prefilled_transfer_form(chef, acheteur, client_as):
+    from procurement.models import PurchaseRequest
+    from tests.procurement.factories import funded_line, purchase_request, request_line
+
+    short_line = funded_line(100_000, code="F-6156-SHORT")
+    giver = funded_line(5_000_000, code="F-6156-GIVER")
+    pr = purchase_request(
+        user=acheteur, lines=[request_line(short_line, unit_price=400_000)], submit=True
+    )
+    assert pr.state == PurchaseRequest.State.SUBMITTED
+    client = client_as(chef)
+    page = client.get(pr.get_absolute_url()).content.decode()
+    link = html.unescape(page.split('data-testid="propose-transfer"')[0].rsplit('href="', 1)[1])
+    response = client.get(link.split('"')[0])
+    assert response.context["form"]["target"].value() == short_line.pk
+    assert re.sub(r"\D", "", str(response.context["form"]["amount"].value())) == "300000"
+    assert [s["line"].code for s in response.context["sources"]] == [giver.code]
+    assert pr.number in response.context["form"]["reason"].value()

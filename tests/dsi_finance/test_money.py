@@ -88,20 +88,57 @@ def test_formatting_keeps_every_digit_and_the_sign(amount):
 
 # --- Reading what people type or spreadsheets hold ----------------------------
 
+NB = "\u00a0"  # no-break space of French punctuation (before : ; ? and inside « »)
+THOUSANDS_HINT = "(milliers séparés par des espaces, des points ou des apostrophes)"
+GROUPS_HINT = (
+    "Groupez les milliers par 3 chiffres (250 000, 250.000 ou 250’000) ou tapez les "
+    "chiffres seuls (250000)."
+)
+
+
+def fraction(value, number, whole, thousands=None):
+    hint = f"tapez {whole} ou {thousands} {THOUSANDS_HINT}." if thousands else f"tapez {whole}."
+    return (
+        f"Le montant «{NB}{value}{NB}»{NB}: {number} francs{NB}? "
+        f"Le franc CFP n’a pas de décimales{NB}; {hint}"
+    )
+
 
 @pytest.mark.parametrize(
     ("value", "francs"),
     [
         (1234567, 1234567),
+        ("250000", 250000),
+        ("250 000", 250000),
+        ("250\t000", 250000),
+        ("250\u00a0000", 250000),
+        ("250\u202f000", 250000),
+        ("250\u2009000", 250000),
+        ("250  000", 250000),
+        ("250.000", 250000),
+        ("250'000", 250000),
+        ("250\u2019000", 250000),
         ("1 234 567", 1234567),
+        ("1.234.567", 1234567),
+        ("1'234'567", 1234567),
         ("1\u202f234\u202f567", 1234567),
+        ("  250 000  ", 250000),
         ("-50 000", -50000),
+        ("-50.000", -50000),
+        ("- 50 000", -50000),
+        ("+50 000", 50000),
+        ("\u221250 000", -50000),
+        ("0", 0),
+        ("999", 999),
         (12000000.0, 12000000),
+        (Decimal("250000"), 250000),
+        ("250 000,00", 250000),
+        ("250,00", 250),
+        ("250,0", 250),
+        ("1.000,00", 1000),
         ("", None),
         (None, None),
         ("   ", None),
-        ("250 000,00", 250000),
-        ("250000.0", 250000),
     ],
 )
 def test_an_amount_is_read_in_whole_francs(value, francs):
@@ -111,17 +148,89 @@ def test_an_amount_is_read_in_whole_francs(value, francs):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (12.5, "Le montant doit être un nombre entier de francs."),
-        ("12,5", "Le montant doit être un nombre entier de francs."),
-        ("1 234.56", "Le montant doit être un nombre entier de francs."),
+        # A real fraction: what was understood, what to type.
+        ("250.5", fraction("250.5", "250,5", "250", f"250{NNBSP}000")),
+        ("250.50", fraction("250.50", "250,50", "250", f"250{NNBSP}000")),
+        # A dot groups thousands: 250.00 may be 250 as well as a mistyped 250.000.
+        ("250.00", fraction("250.00", "250,00", "250", f"250{NNBSP}000")),
+        ("1.000.00", fraction("1.000.00", f"1{NNBSP}000,00", f"1{NNBSP}000")),
+        ("250000.0", fraction("250000.0", f"250{NNBSP}000,0", f"250{NNBSP}000")),
+        ("1 234.56", fraction("1 234.56", f"1{NNBSP}234,56", f"1{NNBSP}234")),
+        ("1 000,50", fraction("1 000,50", f"1{NNBSP}000,50", f"1{NNBSP}000")),
+        ("12,5", fraction("12,5", "12,5", "12")),
+        ("-0,5", fraction("-0,5", "-0,5", "0")),
+        (12.5, fraction("12.5", "12,5", "12")),
+        (Decimal("99.9"), fraction("99.9", "99,9", "99")),
+        # Misgrouped figures.
+        (
+            "12.34.567",
+            f"Le montant «{NB}12.34.567{NB}»{NB}: montant peu clair, «{NB}34{NB}» n’est "
+            f"pas un groupe de 3 chiffres. {GROUPS_HINT}",
+        ),
+        (
+            "250 00",
+            f"Le montant «{NB}250 00{NB}»{NB}: montant peu clair, «{NB}00{NB}» n’est "
+            f"pas un groupe de 3 chiffres. {GROUPS_HINT}",
+        ),
+        (
+            "2500.000",
+            f"Le montant «{NB}2500.000{NB}»{NB}: montant peu clair, «{NB}2500{NB}» a plus "
+            f"de 3 chiffres avant un séparateur de milliers. {GROUPS_HINT}",
+        ),
+        # Mixed separators: 1 000.000 could be 1 000 000 or 1 000,000.
+        (
+            "1 000.000",
+            f"Le montant «{NB}1 000.000{NB}»{NB}: montant ambigu, il mêle plusieurs "
+            f"séparateurs de milliers (espace, point). N’en utilisez qu’un{NB}: 250 000, "
+            "250.000 ou 250’000.",
+        ),
+        (
+            "1'000.000",
+            f"Le montant «{NB}1'000.000{NB}»{NB}: montant ambigu, il mêle plusieurs "
+            f"séparateurs de milliers (point, apostrophe). N’en utilisez qu’un{NB}: 250 000, "
+            "250.000 ou 250’000.",
+        ),
+        # A comma then 3 digits: English thousands or French decimals?
+        (
+            "250,000",
+            f"Le montant «{NB}250,000{NB}»{NB}: 250{NNBSP}000 ou 250 francs{NB}? En "
+            f"français, la virgule marque les décimales{NB}; tapez 250{NNBSP}000 "
+            f"{THOUSANDS_HINT}.",
+        ),
+        (
+            "1,000,000",
+            f"Le montant «{NB}1,000,000{NB}»{NB}: 1{NNBSP}000{NNBSP}000 francs{NB}? En "
+            f"français, la virgule marque les décimales{NB}; tapez 1{NNBSP}000{NNBSP}000 "
+            f"{THOUSANDS_HINT}.",
+        ),
+        # Not a number at all.
         ("douze", "Le montant n’est pas un nombre : « douze »."),
         ("12 F", "Le montant n’est pas un nombre : « 12 F »."),
         ("1e6", "Le montant n’est pas un nombre : « 1e6 »."),
+        ("250.", "Le montant n’est pas un nombre : « 250. »."),
+        (",5", "Le montant n’est pas un nombre : « ,5 »."),
+        ("--5", "Le montant n’est pas un nombre : « --5 »."),
         (True, "Le montant n’est pas un nombre."),
+        (float("nan"), "Le montant n’est pas un nombre."),
         (datetime.datetime(2026, 1, 1), "Le montant n’est pas un nombre."),
     ],
 )
-def test_decimals_and_text_are_refused_as_amounts(value, message):
+def test_decimals_ambiguities_and_text_are_refused_with_what_was_understood(value, message):
     with pytest.raises(ValidationError) as error:
         parse_francs(value)
     assert error.value.messages == [message]
+
+
+def test_the_message_names_the_amount_it_refuses():
+    with pytest.raises(ValidationError) as error:
+        parse_francs("250.5", label="Le prix unitaire")
+    assert error.value.messages[0].startswith(f"Le prix unitaire «{NB}250.5{NB}»")
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_every_way_of_grouping_thousands_reads_back_the_same_francs(amount):
+    grouped = f"{abs(amount):,}"
+    sign = "-" if amount < 0 else ""
+    for separator in (" ", ".", "'", "\u2019", "\u00a0", "\u202f", "\u2009"):
+        assert parse_francs(sign + grouped.replace(",", separator)) == amount
+    assert parse_francs(format_xpf(amount).removesuffix(CURRENCY_SUFFIX)) == amount

@@ -151,10 +151,21 @@ def test_a_bad_cell_refuses_the_grid_and_keeps_what_was_typed(client_as, chef, l
     response = client_as(chef).post(URL, data)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Le montant prévu de F-LIC doit être un nombre entier de francs." in page
+    assert (
+        "Le montant prévu de F-LIC «\u00a012,5\u00a0»\u00a0: 12,5 francs\u00a0? Le franc CFP "
+        "n’a pas de décimales\u00a0; tapez 12." in page
+    )
     assert "Le montant prévu de I-SRV n’est pas un nombre : « deux »." in page
     assert 'value="deux"' in page
     assert Forecast.objects.count() == 1
+
+
+def test_a_forecast_grouped_by_dots_is_thousands_and_each_cell_echoes_it(client_as, chef, lines):
+    data = {"year": "2026", "month": "11", field(lines["licences"]): "1.250.000"}
+    client_as(chef).post(URL, data)
+    assert Forecast.objects.get(budget_line=lines["licences"], month=11).amount == 1_250_000
+    page = client_as(chef).get(URL, {"year": "2026", "month": "11"}).content.decode()
+    assert 'data-francs="/montant/"' in page
 
 
 def test_a_negative_forecast_is_refused(client_as, chef, lines):
