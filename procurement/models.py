@@ -162,6 +162,20 @@ class PurchaseRequest(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     # The rejection reason, or the written reason of an approval over a short available amount.
     decision_reason = models.TextField(_("decision reason"), blank=True)
+    # Transmitted by the section head to the IT director when the credits are short:
+    # the request waits on the director's home page (services.purchase_request_transmit).
+    transmitted_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("transmitted by"),
+    )
+    transmitted_at = models.DateTimeField(
+        _("transmitted to the IT director at"), null=True, blank=True
+    )
+    transmit_note = models.TextField(_("note to the IT director"), blank=True)
     cancelled_by = models.ForeignKey(
         USER,
         on_delete=models.PROTECT,
@@ -559,6 +573,12 @@ class Invoice(models.Model):
         Supplier, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("supplier")
     )
     supplier_number = models.CharField(_("supplier's invoice number"), max_length=60)
+    # The number in a comparable form ("F2026-01187" and "f 2026/1187" -> "f20261187",
+    # procurement.supplier_numbers), set by the service that enters the invoice: what
+    # the duplicate check and the unique constraint below compare.
+    supplier_number_key = models.CharField(
+        _("supplier's invoice number (compared)"), max_length=120, db_index=True, editable=False
+    )
     # None for a direct invoice (no prior commitment: committed and liquidated at once).
     commitment = models.ForeignKey(
         Commitment,
@@ -660,11 +680,12 @@ class Invoice(models.Model):
             ),
         ]
         constraints = [
-            # A supplier's invoice number is entered once (a cancelled entry frees it).
+            # A supplier's invoice number is entered once, whatever its format (the key
+            # folds case, separators and leading zeros); a cancelled entry frees it.
             models.UniqueConstraint(
-                fields=("supplier", "supplier_number"),
+                fields=("supplier", "supplier_number_key"),
                 condition=~Q(state="cancelled"),
-                name="invoice_supplier_number_unique",
+                name="invoice_supplier_number_key_unique",
             ),
             models.CheckConstraint(
                 condition=Q(due_on__gte=F("received_on")), name="invoice_due_after_receipt"

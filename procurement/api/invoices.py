@@ -194,6 +194,7 @@ class InvoiceViewSet(
             commitment=data.get("commitment"),
             currency=data.get("currency") or services.XPF,
             exchange_rate=data.get("exchange_rate") or None,
+            total_ttc=data.get("total_ttc") or None,
         )
 
     def handle_exception(self, exc):

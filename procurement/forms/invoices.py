@@ -15,12 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.forms import LineChoiceField
 from dsi_finance.money import format_xpf
+from dsi_finance.widgets import FrenchDateField
 
 from ..models import Commitment, CommitmentLine, Supplier, TaxRate
 from ..selectors.invoices import direct_invoice_lines, open_commitments
 from ..services.invoices import MAX_LINES, PAYMENT_IMPORT_MAX_BYTES, XLSX_CONTENT_TYPE
+from . import QUANTITY_HELP
 
-DATE_WIDGET = {"type": "date", "class": "form-control"}
 CURRENCIES = ("XPF", "EUR", "USD", "AUD", "NZD", "JPY")
 
 
@@ -38,12 +39,17 @@ class InvoiceForm(forms.Form):
         empty_label=_("Choose a supplier"),
     )
     supplier_number = forms.CharField(label=_("Supplier's invoice number"), max_length=60)
-    invoice_date = forms.DateField(
-        label=_("Invoice date"), widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
+    # The control total, in the invoice's currency as printed on the paper: francs in
+    # XPF (read by dsi_finance.money.parse_francs in the service), cents otherwise. Not a
+    # FrancsField for that reason; the service compares it with the total of the lines.
+    total_ttc = forms.CharField(
+        label=_("Supplier's invoice total with tax"),
+        max_length=30,
+        help_text=_("As printed on the invoice, in its currency: it must equal the lines' total."),
+        error_messages={"required": _("Enter the invoice's total with tax, as printed on it.")},
     )
-    received_on = forms.DateField(
-        label=_("Received on"), widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
-    )
+    invoice_date = FrenchDateField(label=_("Invoice date"))
+    received_on = FrenchDateField(label=_("Received on"))
     currency = forms.CharField(label=_("Currency"), max_length=3, initial="XPF")
     exchange_rate = forms.CharField(
         label=_("Exchange rate (F CFP for 1 unit)"),
@@ -57,17 +63,30 @@ class InvoiceForm(forms.Form):
         required=False,
         empty_label=_("None: direct invoice"),
     )
+    all_commitments = forms.BooleanField(
+        label=_("Also show the commitments with nothing left to invoice"), required=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["received_on"].initial = timezone.localdate()
         supplier = self.chosen_supplier
         commitment_field = self.fields["commitment"]
+        # By default only the supplier's commitments with something left to invoice, and
+        # the one already chosen (a commitment's page link, a form sent back) whatever
+        # its remainder; the checkbox shows them all.
         commitment_field.queryset = (
-            open_commitments(supplier=supplier) if supplier else Commitment.objects.none()
+            open_commitments(
+                supplier=supplier,
+                left_to_invoice_only=not self.shows_all_commitments,
+                keep=self._value("commitment"),
+            )
+            if supplier
+            else Commitment.objects.none()
         )
         commitment_field.label_from_instance = lambda c: (
-            f"{c.number} — {c.subject} ({format_xpf(c.remainder)})"
+            _("%(number)s — %(subject)s (left to invoice: %(amount)s)")
+            % {"number": c.number, "subject": c.subject, "amount": format_xpf(c.to_invoice)}
         )
         for field in self.fields.values():
             css = "form-select" if isinstance(field, forms.ModelChoiceField) else "form-control"
@@ -78,6 +97,18 @@ class InvoiceForm(forms.Form):
         self.fields["exchange_rate"].widget.attrs.update(
             {"inputmode": "decimal", "autocomplete": "off"}
         )
+        self.fields["total_ttc"].widget.attrs.update(
+            {
+                "class": "form-control amount",
+                "inputmode": "decimal",
+                "autocomplete": "off",
+                "data-invoice-control": "",
+                # In XPF, the amount understood is echoed as typed (static/js/francs.js).
+                "data-francs": reverse("francs-echo"),
+                "data-francs-currency": "[name=currency]",
+            }
+        )
+        self.fields["all_commitments"].widget.attrs["class"] = "form-check-input"
         # htmx: choosing the supplier or the commitment reloads the matching region.
         swap = {
             "hx-get": matching_url(),
@@ -85,10 +116,23 @@ class InvoiceForm(forms.Form):
             "hx-swap": "outerHTML",
         }
         self.fields["supplier"].widget.attrs.update(
-            {**swap, "hx-include": "[name=currency],[name=exchange_rate]"}
+            {**swap, "hx-include": "[name=currency],[name=exchange_rate],[name=all_commitments]"}
         )
         self.fields["commitment"].widget.attrs.update(
-            {**swap, "hx-include": "[name=supplier],[name=currency],[name=exchange_rate]"}
+            {
+                **swap,
+                "hx-include": (
+                    "[name=supplier],[name=currency],[name=exchange_rate],[name=all_commitments]"
+                ),
+            }
+        )
+        self.fields["all_commitments"].widget.attrs.update(
+            {
+                **swap,
+                "hx-include": (
+                    "[name=supplier],[name=commitment],[name=currency],[name=exchange_rate]"
+                ),
+            }
         )
 
     def _value(self, name: str) -> int | None:
@@ -96,6 +140,10 @@ class InvoiceForm(forms.Form):
         if value in (None, "") or not str(value).isdigit():
             return None
         return int(value)
+
+    @property
+    def shows_all_commitments(self) -> bool:
+        return self["all_commitments"].value() is True
 
     @property
     def chosen_supplier(self) -> Supplier | None:
@@ -148,7 +196,12 @@ class InvoiceLineForm(forms.Form):
         label=_("Budget line"), queryset=None, required=False, empty_label=_("Choose a line")
     )
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
-    quantity = forms.CharField(label=_("Quantity"), max_length=20, required=False)
+    quantity = forms.CharField(
+        label=_("Quantity"),
+        max_length=20,
+        required=False,
+        help_text=QUANTITY_HELP,
+    )
     amount = forms.CharField(label=_("Amount before tax"), max_length=30)
     tax_rate = forms.ModelChoiceField(
         label=_("TGC"), queryset=TaxRate.objects.none(), empty_label=None
@@ -189,10 +242,18 @@ class InvoiceLineForm(forms.Form):
                 "class": "form-control form-control-sm amount invoice-amount",
                 "inputmode": "decimal",
                 "autocomplete": "off",
+                # In XPF, the amount understood is echoed as typed (static/js/francs.js);
+                # in another currency the amount has cents and no echo.
+                "data-francs": reverse("francs-echo"),
+                "data-francs-currency": "[name=currency]",
             }
         )
         self.fields["quantity"].widget.attrs.update(
-            {"class": "form-control form-control-sm amount", "inputmode": "decimal"}
+            {
+                "class": "form-control form-control-sm amount",
+                "inputmode": "decimal",
+                "title": QUANTITY_HELP,
+            }
         )
 
     def full_clean(self):
@@ -291,9 +352,7 @@ class LiquidationForm(forms.Form):
 
 
 class PaymentDateForm(forms.Form):
-    payment_date = forms.DateField(
-        label=_("Paid on"), widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
-    )
+    payment_date = FrenchDateField(label=_("Paid on"))
 
 
 class PaymentImportForm(forms.Form):

@@ -14,19 +14,22 @@ from decimal import Decimal
 
 from django.db.models import (
     Avg,
+    BigIntegerField,
     Case,
     Count,
     DateField,
     DurationField,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 
 from budgets.models import FiscalYear
 from budgets.selectors import line_availability
@@ -34,6 +37,7 @@ from budgets.selectors import line_availability
 from ..models import Commitment, CommitmentLine, Invoice, Supplier
 from ..services.common import document_totals
 from ..services.invoices import currency_totals, local_today, received_tolerance
+from ..supplier_numbers import supplier_number_key
 
 TABS = ("all", "to_liquidate", "late")
 TO_LIQUIDATE = (Invoice.State.ENTERED, Invoice.State.TO_VALIDATE)
@@ -108,19 +112,49 @@ def with_tab(queryset: QuerySet, tab: str, *, today: date | None = None) -> Quer
     return queryset
 
 
+# The home page's queues (procurement/home.py): the list opened with ?queue= holds
+# exactly these rows, in the order of their tab.
+
+
+def invoices_to_liquidate(*, actor=None) -> QuerySet:
+    """Entered invoices, not liquidated yet (the "to liquidate" tab without those
+    waiting for validation)."""
+    return invoice_list(actor=actor, tab="to_liquidate", state=Invoice.State.ENTERED)
+
+
+def invoices_to_validate(*, actor=None) -> QuerySet:
+    """Liquidations above the threshold waiting for the section head's validation."""
+    return invoice_list(actor=actor, tab="to_liquidate", state=Invoice.State.TO_VALIDATE)
+
+
+def invoices_late_unliquidated(*, actor=None) -> QuerySet:
+    """Past their due date and not liquidated yet (entered or waiting for validation):
+    late for payment because of us."""
+    return invoice_list(actor=actor, tab="late").filter(state__in=TO_LIQUIDATE)
+
+
+def invoices_payment_unrecorded(*, actor=None) -> QuerySet:
+    """Liquidated, past their due date, without a payment date: the treasury has
+    presumably paid them, the import of its payment dates is due."""
+    return invoice_list(actor=actor, tab="late", state=Invoice.State.LIQUIDATED)
+
+
 OUR_NUMBER = re.compile(r"FA-\d{4}-\d{5,}", re.IGNORECASE)
 
 
 def search(queryset: QuerySet, text: str) -> QuerySet:
     """Invoices whose number or supplier's number contains each word of `text`; one of
-    our full numbers (FA-2026-00042) is looked up through its unique index."""
+    our full numbers (FA-2026-00042) is looked up through its unique index. A supplier's
+    number is also found in another format ("F2026-01187" finds "f2026 1187"), by its key."""
     for word in (text or "").split():
         if OUR_NUMBER.fullmatch(word):
             queryset = queryset.filter(Q(number=word.upper()) | Q(supplier_number=word))
         else:
-            queryset = queryset.filter(
-                Q(number__icontains=word) | Q(supplier_number__icontains=word)
-            )
+            found = Q(number__icontains=word) | Q(supplier_number__icontains=word)
+            key = supplier_number_key(word)
+            if key:
+                found |= Q(supplier_number_key__contains=key)
+            queryset = queryset.filter(found)
     return queryset
 
 
@@ -175,17 +209,51 @@ def invoice_tax_rows(invoice: Invoice) -> list[TaxRow]:
 # The entry form: what can be matched
 
 
-def open_commitments(*, actor=None, supplier: Supplier | int | None = None) -> QuerySet:
+def open_commitments(
+    *,
+    actor=None,
+    supplier: Supplier | int | None = None,
+    left_to_invoice_only: bool = False,
+    keep: int | None = None,
+) -> QuerySet:
     """Open commitments an invoice may be matched to (a direct invoice's own are not),
-    of a supplier when given."""
+    of a supplier when given, each with `to_invoice`: what its lines still have to
+    invoice (committed, neither released nor on a live invoice), in francs.
+
+    `left_to_invoice_only`: only those with something left to invoice (the entry form's
+    default: an exhausted commitment is rarely the one an invoice belongs to), and the
+    commitment `keep` (the one already chosen) whatever its remainder.
+    """
+    left_on_lines = (
+        CommitmentLine.objects.filter(commitment=OuterRef("pk"))
+        .annotate(
+            left=Greatest(
+                F("amount") - F("released") - F("invoiced"),
+                Value(0),
+                output_field=BigIntegerField(),
+            )
+        )
+        .order_by()
+        .values("commitment")
+        .annotate(total=Sum("left"))
+        .values("total")
+    )
     queryset = (
         Commitment.objects.filter(state=Commitment.State.OPEN)
         .exclude(kind=Commitment.Kind.DIRECT)
         .select_related("supplier", "fiscal_year")
+        .annotate(
+            to_invoice=Coalesce(Subquery(left_on_lines), Value(0), output_field=BigIntegerField())
+        )
         .order_by("-created_at", "-pk")
     )
     if supplier is not None:
         queryset = queryset.filter(supplier=supplier)
+    if left_to_invoice_only:
+        wanted = Q(to_invoice__gt=0)
+        if keep is not None:
+            wanted |= Q(pk=keep)
+        queryset = queryset.filter(wanted)
     return queryset
 
 

@@ -151,6 +151,17 @@ class InvoiceInputSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text=_("The commitment's id; none: direct.")
     )
     lines = InvoiceLineInputSerializer(many=True, allow_empty=False)
+    total_ttc = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=_(
+            "Optional control: the total with tax printed on the supplier's invoice, in its "
+            "currency (whole francs in XPF, 2 decimals at most otherwise). When given, it must "
+            "equal the total computed from the lines, or nothing is recorded."
+        ),
+    )
 
     def service_lines(self) -> list[dict]:
         return [dict(line) for line in self.validated_data["lines"]]

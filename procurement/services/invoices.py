@@ -42,6 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from io import BytesIO
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -58,10 +59,11 @@ from budgets.services import (
     credits_release,
     credits_unliquidate,
 )
-from dsi_finance.money import format_xpf
+from dsi_finance.money import format_xpf, parse_francs
 from dsi_finance.roles import holds
 
 from ..models import Commitment, CommitmentLine, Invoice, InvoiceLine, Supplier, TaxRate
+from ..supplier_numbers import supplier_number_key
 from .commitments import (
     LineSpec,
     commitment_cancel,
@@ -190,6 +192,14 @@ def validate_currency(currency, exchange_rate) -> tuple[str, Decimal]:
 def currency_amount(value, *, currency: str, label: str | None = None) -> Decimal:
     """A positive amount in the invoice's currency: whole francs in XPF, else 2 decimals."""
     label = label or _("The amount before tax")
+    if currency == XPF and isinstance(value, str):
+        # Francs as people type them: "250.000" is 250 000, "250.5" is refused
+        # (dsi_finance.money.parse_francs), never 250.
+        try:
+            francs = parse_francs(value, label=label)
+        except ValidationError as error:
+            raise ProcurementError(error.messages[0], code="amount") from None
+        value = Decimal(francs) if francs is not None else None
     amount = _decimal(value)
     if amount is None:
         raise ProcurementError(_("%(label)s must be a number.") % {"label": label}, code="amount")
@@ -362,29 +372,89 @@ def _check_dates(invoice_date, received_on) -> None:
         )
 
 
-def _duplicate_of(supplier: Supplier, supplier_number: str) -> Invoice | None:
-    """The live invoice already entered with this supplier's number (case ignored)."""
+def _number_key(supplier_number: str) -> str:
+    """The key the duplicate check compares (procurement.supplier_numbers); a number
+    made only of separators has none, and is refused."""
+    key = supplier_number_key(supplier_number)
+    if not key:
+        raise ProcurementError(
+            _("The supplier's invoice number must hold at least one letter or digit."),
+            code="supplier_number",
+        )
+    return key
+
+
+def _duplicate_of(supplier: Supplier, key: str) -> Invoice | None:
+    """The live invoice of the supplier whose number has this key, whatever its format
+    ("F2026-1187", "f2026 1187"…): one row of the unique index on (supplier, key)."""
     return (
-        Invoice.objects.filter(supplier=supplier, supplier_number__iexact=supplier_number)
+        Invoice.objects.filter(supplier=supplier, supplier_number_key=key)
         .exclude(state=Invoice.State.CANCELLED)
         .order_by("pk")
         .first()
     )
 
 
-def _duplicate_error(existing: Invoice, supplier: Supplier) -> ProcurementError:
+def _duplicate_error(existing: Invoice) -> ProcurementError:
+    """Names the invoice already entered, its date and its number as it was typed."""
     return ProcurementError(
         _(
-            "The invoice %(supplier_number)s of %(supplier)s is already entered as %(number)s: "
-            "the same invoice cannot be entered twice."
+            "This supplier's invoice number is already entered: %(number)s of %(date)s "
+            "(“%(supplier_number)s”)."
         )
         % {
-            "supplier_number": existing.supplier_number,
-            "supplier": supplier.name,
             "number": existing.number,
+            "date": existing.invoice_date.strftime("%d/%m/%Y"),
+            "supplier_number": existing.supplier_number,
         },
         code="duplicate",
     )
+
+
+def _amount_text(amount, currency: str) -> str:
+    """An amount in the invoice's currency as the screens show it: `1 234 567 F CFP`,
+    `1 234,56 EUR`."""
+    if currency == XPF:
+        return format_xpf(amount)
+    text = number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
+    return f"{text}\u00a0{currency}"
+
+
+def _control_total(value, *, currency: str) -> Decimal:
+    """The supplier's total with tax, as typed (the API's string, the form's francs), in
+    the invoice's currency: whole francs in XPF (`1 234 567`, `1.234.567`), else cents."""
+    label = _("The supplier's total with tax")
+    if currency == XPF and isinstance(value, str):
+        try:
+            value = parse_francs(value, label=label)
+        except ValidationError as error:
+            raise ProcurementError(error.messages[0], code="total_ttc") from None
+    if currency == XPF and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    try:
+        return currency_amount(value, currency=currency, label=label)
+    except ProcurementError as error:
+        raise ProcurementError(error.messages[0], code="total_ttc") from None
+
+
+def _check_control_total(value, *, computed: Decimal, currency: str) -> None:
+    """The total with tax printed on the supplier's invoice equals the total computed from
+    the lines, to the franc (the cent in another currency): a typo in an amount or a wrong
+    TGC rate is caught before anything is recorded."""
+    given = _control_total(value, currency=currency)
+    if given != computed:
+        raise ProcurementError(
+            _(
+                "The total with tax entered (%(given)s) differs from the computed total "
+                "(%(computed)s) by %(difference)s: check the lines and the TGC rates."
+            )
+            % {
+                "given": _amount_text(given, currency),
+                "computed": _amount_text(computed, currency),
+                "difference": _amount_text(abs(given - computed), currency),
+            },
+            code="total_ttc",
+        )
 
 
 def _lines(
@@ -585,6 +655,7 @@ def invoice_create(
     commitment: Commitment | None = None,
     currency: str = XPF,
     exchange_rate: Decimal | str | None = None,
+    total_ttc: int | Decimal | str | None = None,
 ) -> Invoice:
     """Enter a supplier invoice, matched to a commitment's lines or direct.
 
@@ -592,7 +663,11 @@ def invoice_create(
     `tax_rate` (a TaxRate, its id or its percentage, in force on the invoice
     date), `quantity` (optional; required when the matched commitment line is
     ordered by quantity) and either `commitment_line` (matched) or
-    `budget_line` (direct invoice). Takes no credits: liquidation does.
+    `budget_line` (direct invoice). `total_ttc`, when given, is the total with tax
+    printed on the supplier's invoice, in its currency: it must equal the total
+    computed from the lines (the entry form always asks for it). A supplier's number
+    already entered, in any format, is refused naming the first invoice. Takes no
+    credits: liquidation does.
     """
     require_capability(user, "enter_invoice")
     if not isinstance(supplier, Supplier):
@@ -607,6 +682,7 @@ def invoice_create(
     supplier_number = validate_text(
         supplier_number, label=_("The supplier's invoice number"), max_length=60
     )
+    number_key = _number_key(supplier_number)
     _check_dates(invoice_date, received_on)
     currency, rate = validate_currency(currency, exchange_rate)
     if not isinstance(lines, list | tuple):
@@ -619,19 +695,23 @@ def invoice_create(
     )
     year = _fiscal_year(checked, commitment)
     _check_quantities(checked)
-    existing = _duplicate_of(supplier, supplier_number)
+    existing = _duplicate_of(supplier, number_key)
     if existing is not None:
-        raise _duplicate_error(existing, supplier)
+        raise _duplicate_error(existing)
 
     totals = document_totals((line.amount_ht, line.tax_rate.rate) for line in checked)
     in_currency = currency_totals(
         ((line.amount_currency, line.tax_rate.rate) for line in checked), currency=currency
     )
+    if total_ttc not in (None, ""):
+        computed = Decimal(totals.ttc) if currency == XPF else in_currency.ttc
+        _check_control_total(total_ttc, computed=computed, currency=currency)
     invoice = Invoice(
         fiscal_year=year,
         number=next_number("FA", year.year),
         supplier=supplier,
         supplier_number=supplier_number,
+        supplier_number_key=number_key,
         commitment=commitment,
         invoice_date=invoice_date,
         received_on=received_on,
@@ -648,15 +728,16 @@ def invoice_create(
     )
     invoice._change_reason = pgettext("invoice", "Entered")
     try:
-        # A savepoint: a concurrent entry of the same supplier's number, committed after
-        # the check above, trips the unique constraint; the user gets the same message.
+        # A savepoint: a concurrent entry of the same supplier's number (in any format),
+        # committed after the check above, trips the unique constraint on its key; the
+        # user gets the same message.
         with transaction.atomic():
             invoice.save()
     except IntegrityError:
-        existing = _duplicate_of(supplier, supplier_number)
+        existing = _duplicate_of(supplier, number_key)
         if existing is None:
             raise
-        raise _duplicate_error(existing, supplier) from None
+        raise _duplicate_error(existing) from None
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -1231,7 +1312,9 @@ def invoice_payments_import(*, user, file) -> PaymentImportResult:
         raise ProcurementError(_("The sheet has no row to import."), code="empty")
 
     numbers = {row.number for row in rows if row.number}
-    supplier_numbers = {row.supplier_number for row in rows if not row.number}
+    # The supplier's numbers are compared by their key: the Finance Direction's "F2026-1187"
+    # finds the invoice entered as "f2026 1187".
+    supplier_numbers = {supplier_number_key(row.supplier_number) for row in rows if not row.number}
     ridets = {row.ridet for row in rows if not row.number}
     # Locked in id order: a cancellation or a manual entry of the same invoices waits.
     found = list(
@@ -1244,14 +1327,14 @@ def invoice_payments_import(*, user, file) -> PaymentImportResult:
         found += list(
             Invoice.objects.select_for_update(of=("self",))
             .select_related("supplier")
-            .filter(supplier_number__in=supplier_numbers, supplier__ridet__in=ridets)
+            .filter(supplier_number_key__in=supplier_numbers, supplier__ridet__in=ridets)
             .exclude(number__in=numbers)
             .order_by("pk")
         )
     by_number = {invoice.number: invoice for invoice in found}
     by_supplier: dict[tuple[str, str], list[Invoice]] = defaultdict(list)
     for invoice in found:
-        by_supplier[(invoice.supplier.ridet, invoice.supplier_number)].append(invoice)
+        by_supplier[(invoice.supplier.ridet, invoice.supplier_number_key)].append(invoice)
 
     seen: dict[int, int] = {}
     changes: list[Invoice] = []
@@ -1307,7 +1390,8 @@ def _payment_row_invoice(
                 _("No invoice is numbered %(number)s.") % {"number": row.number}, code="unknown"
             )
         if (row.ridet and row.ridet != invoice.supplier.ridet) or (
-            row.supplier_number and row.supplier_number != invoice.supplier_number
+            row.supplier_number
+            and supplier_number_key(row.supplier_number) != invoice.supplier_number_key
         ):
             raise ProcurementError(
                 _(
@@ -1327,7 +1411,7 @@ def _payment_row_invoice(
             _("Give our invoice number, or the supplier's RIDET and invoice number."),
             code="no_key",
         )
-    candidates = by_supplier.get((row.ridet, row.supplier_number), [])
+    candidates = by_supplier.get((row.ridet, supplier_number_key(row.supplier_number)), [])
     live = [invoice for invoice in candidates if invoice.state != Invoice.State.CANCELLED]
     if live:
         return live[0]

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 from django_filters.views import FilterView
@@ -28,6 +28,7 @@ from budgets.tables import document_link
 from budgets.views.disco import render_line_availability
 from dsi_finance.exports import XlsxExportMixin, export_filename
 from dsi_finance.history import document_changes
+from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import holds
@@ -53,9 +54,15 @@ from ..services.common import line_amount
 from ..tables.invoices import InvoiceTable, days_late_text
 
 CANCEL = ("enter_invoice", "liquidate_invoice", "validate_liquidation")
+# The entry service's refusals (their code) that belong to a field of the header.
+HEADER_ERROR_FIELDS = {
+    "duplicate": "supplier_number",
+    "supplier_number": "supplier_number",
+    "total_ttc": "total_ttc",
+}
 PAYMENT = services.PAYMENT_CAPABILITIES
 TAB_LABELS = (
-    ("all", gettext_lazy("All invoices")),
+    ("all", pgettext_lazy("invoices tab", "All")),  # "Toutes" (les factures)
     ("to_liquidate", gettext_lazy("Awaiting liquidation")),
     ("late", gettext_lazy("Late for payment")),
 )
@@ -67,11 +74,17 @@ EXPORT_NAMES = {
 
 
 class InvoiceListView(
-    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+    CapabilityRequiredMixin,
+    HomeQueueListMixin,
+    XlsxExportMixin,
+    HtmxTableMixin,
+    SingleTableMixin,
+    FilterView,
 ):
     """The invoices, in tabs. Paged without COUNT (LazyPaginator): a million invoices
     cost one query of one page."""
 
+    queue_url_name = "procurement:invoice-list"
     capability = access.INVOICES
     template_name = "procurement/invoice_list.html"
     table_class = InvoiceTable
@@ -177,6 +190,7 @@ def matching_context(form: InvoiceForm, formset=None) -> dict:
             selectors.commitment_lines_to_invoice(commitment=commitment) if commitment else []
         ),
         "supplier": form.chosen_supplier,
+        "currency": form.currency_value,
         "eur_parity": settings.EUR_PARITY,
         "tolerance": settings.PROCUREMENT_RECEIPT_TOLERANCE_PERCENT,
     }
@@ -219,11 +233,14 @@ class InvoiceCreateView(CapabilityRequiredMixin, TemplateView):
                         commitment=data["commitment"],
                         currency=data["currency"],
                         exchange_rate=data["exchange_rate"] or None,
+                        total_ttc=data["total_ttc"],
                     ),
                 )
             except BudgetError as error:
+                # A refusal about a header field shows under it (and in the summary).
+                field = HEADER_ERROR_FIELDS.get(getattr(error, "code", None))
                 for message in error.messages:
-                    form.add_error(None, message)
+                    form.add_error(field, message)
             else:
                 if created:
                     messages.success(

@@ -12,6 +12,18 @@
     return Number.isFinite(value) ? value : null;
   }
 
+  // An amount in XPF as the server read it (static/js/francs.js asks it as one types:
+  // "250.000" is 250 000, "250.5" is refused), never read here with a decimal point;
+  // plain digits (a form shown again) need no asking. Null until read, or refused.
+  function francsOf(input) {
+    const text = String(input?.value ?? "").trim();
+    if (text === "") return null;
+    if (input.dataset.francsText === text) {
+      return "francsValue" in input.dataset ? Number(input.dataset.francsValue) : null;
+    }
+    return /^[\d\s\u00a0\u202f]+$/.test(text) ? Number(text.replace(SPACES, "")) : null;
+  }
+
   function roundHalfUp(value, decimals) {
     const factor = 10 ** decimals;
     return (Math.sign(value) * Math.round(Math.abs(value) * factor + 1e-7)) / factor;
@@ -23,6 +35,22 @@
       minimumFractionDigits: decimals,
       maximumFractionDigits: decimals,
     });
+  }
+
+  function showDifference(form, box, code, ttc, decimals, suffix) {
+    const row = box.querySelector("[data-control-row]");
+    const input = form.querySelector("[data-invoice-control]");
+    if (!row || !input) return;
+    // The supplier's total as typed: in XPF as the server read it (like the lines).
+    const control = code === "XPF" ? francsOf(input) : parse(input.value);
+    row.hidden = control === null;
+    if (control === null) return;
+    const difference = roundHalfUp(control - ttc, decimals);
+    const cell = row.querySelector("[data-total=difference]");
+    cell.textContent = format(Math.abs(difference), decimals) + suffix;
+    cell.classList.toggle("text-danger", difference !== 0);
+    cell.classList.toggle("text-success", difference === 0);
+    cell.dataset.difference = String(difference);
   }
 
   function rateOf(select) {
@@ -64,7 +92,8 @@
     const inFrancs = new Map();
     region.querySelectorAll("tr.invoice-line-row").forEach((row) => {
       if (row.hidden) return;
-      const amount = parse(row.querySelector(".invoice-amount")?.value);
+      const input = row.querySelector(".invoice-amount");
+      const amount = code === "XPF" ? francsOf(input) : parse(input?.value);
       const percent = rateOf(row.querySelector(".invoice-rate"));
       if (amount === null || percent === null) return;
       addTax(inCurrency, percent, amount);
@@ -76,6 +105,7 @@
     box.querySelector("[data-total=tax]").textContent = format(totals.tax, decimals) + suffix;
     box.querySelector("[data-total=ttc]").textContent =
       format(totals.ht + totals.tax, decimals) + suffix;
+    showDifference(form, box, code, roundHalfUp(totals.ht + totals.tax, decimals), decimals, suffix);
     const francs = box.querySelector("[data-xpf-row]");
     francs.hidden = code === "XPF";
     if (code !== "XPF") {
@@ -135,6 +165,7 @@
   document.addEventListener("change", (event) => {
     if (event.target.closest("[data-testid=invoice-form]")) updateTotals();
   });
+  document.addEventListener("francs:read", updateTotals);
   document.addEventListener("htmx:afterSwap", updateTotals);
   document.addEventListener("DOMContentLoaded", updateTotals);
 })();

@@ -414,3 +414,49 @@ def test_actions_refuse_anonymous_and_get(api, as_user, comptable, commitment, s
     invoice = entered(comptable, commitment, supplier)
     assert api.post(action_url("liquidate", invoice)).status_code == 401
     assert as_user(comptable).get(action_url("liquidate", invoice)).status_code == 405
+
+
+# --- The control total (optional in the API) -----------------------------------------
+
+
+def _support_line(commitment) -> list[dict]:
+    return [
+        {
+            "amount_ht": "250000",
+            "tax_rate": "22",
+            "commitment_line": commitment.lines.get(position=2).pk,
+        }
+    ]
+
+
+@pytest.mark.parametrize("total_ttc", [None, "", "305000", "305 000", "305.000"])
+def test_the_control_total_is_optional_and_when_given_equal_to_the_lines_records(
+    total_ttc, as_user, comptable, commitment, supplier
+):
+    extra = {} if total_ttc is None else {"total_ttc": total_ttc}
+    response = as_user(comptable).post(
+        LIST_URL,
+        body(supplier, commitment, lines=_support_line(commitment), **extra),
+        format="json",
+    )
+    assert response.status_code == 201
+    assert Invoice.objects.get().amount_ttc == 305_000
+
+
+def test_a_control_total_that_differs_is_refused_with_the_difference(
+    as_user, comptable, commitment, supplier
+):
+    response = as_user(comptable).post(
+        LIST_URL,
+        body(supplier, commitment, lines=_support_line(commitment), total_ttc="305 007"),
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Le total TTC saisi (305\u202f007\u00a0F\u00a0CFP) diffère du total calculé "
+        "(305\u202f000\u00a0F\u00a0CFP) de 7\u00a0F\u00a0CFP\u00a0: vérifiez les lignes et les "
+        "taux de TGC."
+    )
+    assert not Invoice.objects.exists()
+    assert commitment.lines.get(position=2).invoiced == 0

@@ -234,3 +234,15 @@ def test_the_page_is_for_the_accounting_assistant(client, client_as, chef, achet
     for user in (chef, acheteur, controleur):
         assert client_as(user).get(URL).status_code == 403
         assert client_as(user).post(URL, {}).status_code == 403
+
+
+def test_a_row_finds_the_invoice_by_the_suppliers_number_in_another_format(
+    comptable, invoices, supplier
+):
+    """The Finance Direction's sheet writes "s 0002" for the invoice entered as "S-2"."""
+    content = workbook([(None, supplier.ridet, "s 0002", PAID)])
+
+    result = invoice_payments_import(user=comptable, file=content)
+
+    assert result.ok and result.applied == 1
+    assert payment_dates() == {"S-1": None, "S-2": PAID, "S-3": None, "S-4": None}

@@ -4,6 +4,7 @@ matching region, an invoice's page and its actions (liquidate, validate, cancel,
 import html
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -281,12 +282,13 @@ def test_a_commitments_page_link_opens_the_form_matched_to_it(comptable, client_
     assert 'data-testid="commitment-lines"' in response.content.decode()
 
 
-def _form_data(supplier, commitment=None, number="F2026-77", token="", rows=()):
+def _form_data(supplier, commitment=None, number="F2026-77", token="", rows=(), total_ttc=""):
     data = {
         "supplier": supplier.pk,
         "supplier_number": number,
-        "invoice_date": (TODAY - timedelta(days=3)).isoformat(),
-        "received_on": (TODAY - timedelta(days=1)).isoformat(),
+        "total_ttc": total_ttc,
+        "invoice_date": (TODAY - timedelta(days=3)).strftime("%d/%m/%Y"),
+        "received_on": (TODAY - timedelta(days=1)).strftime("%d/%m/%Y"),
         "currency": "XPF",
         "exchange_rate": "",
         "commitment": commitment.pk if commitment else "",
@@ -322,6 +324,7 @@ def test_the_assistant_enters_a_matched_invoice_through_the_form(
             _row(rates, commitment_line=support.pk, amount="100000", description="Support mars"),
             _row(rates, commitment_line=support.pk, amount="1", DELETE="on"),
         ],
+        total_ttc="732 000",  # 600 000 + 22 % (the deleted row counts for nothing)
     )
 
     response = client_as(comptable).post(CREATE_URL, data)
@@ -350,6 +353,7 @@ def test_the_same_form_posted_twice_records_one_invoice(comptable, client_as, co
         commitment,
         token="1f0e5d6c7b8a4f3e9d2c1b0a9f8e7d6c",
         rows=[_row(rates, commitment_line=support.pk, amount="100000")],
+        total_ttc="122000",
     )
     client = client_as(comptable)
 
@@ -368,6 +372,7 @@ def test_a_direct_invoice_is_entered_with_its_budget_lines(comptable, client_as,
     data = _form_data(
         supplier,
         rows=[_row(rates, budget_line=lines[1].pk, amount="80000", description="Licence")],
+        total_ttc="97600",
     )
     response = client_as(comptable).post(CREATE_URL, data)
     invoice = Invoice.objects.get()
@@ -387,6 +392,7 @@ def test_a_duplicate_supplier_number_comes_back_as_the_forms_error(
         commitment,
         number="DUP-1",
         rows=[_row(rates, commitment_line=support.pk, amount="5")],
+        total_ttc="6",
     )
 
     response = client_as(comptable).post(CREATE_URL, data)
@@ -411,7 +417,8 @@ def test_bad_lines_come_back_with_a_message_and_record_nothing(
     row = _row(rates, commitment_line=support.pk, amount=amount)
     if rate_percent is None:
         row["tax_rate"] = "999999"
-    response = client_as(comptable).post(CREATE_URL, _form_data(supplier, commitment, rows=[row]))
+    data = _form_data(supplier, commitment, rows=[row], total_ttc="6100")
+    response = client_as(comptable).post(CREATE_URL, data)
     assert response.status_code == 200
     assert 'data-testid="form-errors"' in response.content.decode()
     assert not Invoice.objects.exists()
@@ -426,6 +433,7 @@ def test_an_invoiced_quantity_above_the_received_one_comes_back_as_the_forms_err
         supplier,
         commitment,
         rows=[_row(rates, commitment_line=switches.pk, quantity="11", amount="2200000")],
+        total_ttc="2684000",
     )
     response = client_as(comptable).post(CREATE_URL, data)
     text = page_text(response)
@@ -613,14 +621,26 @@ def test_the_payment_date_is_recorded_from_the_page(comptable, client_as, commit
     client = client_as(comptable)
 
     future = client.post(
-        action_url("payment", invoice), {"payment_date": (TODAY + timedelta(days=2)).isoformat()}
+        action_url("payment", invoice),
+        {"payment_date": (TODAY + timedelta(days=2)).strftime("%d/%m/%Y")},
     )
     invoice.refresh_from_db()
     assert future.status_code == 302 and invoice.payment_date is None
 
-    client.post(action_url("payment", invoice), {"payment_date": TODAY.isoformat()})
+    month_first = client.post(
+        action_url("payment", invoice), {"payment_date": "12/31/2026"}, follow=True
+    )
+    invoice.refresh_from_db()
+    assert invoice.payment_date is None
+    assert any("« 12/31/2026 » n’est pas une date" in m for m in messages_of(month_first))
+
+    client.post(action_url("payment", invoice), {"payment_date": TODAY.strftime("%d/%m/%Y")})
     invoice.refresh_from_db()
     assert invoice.payment_date == TODAY
+    # The page shows the recorded date day first in a jj/mm/aaaa text field.
+    page = client.get(invoice.get_absolute_url()).content.decode()
+    field = re.search(r'<input[^>]*name="payment_date"[^>]*>', page).group()
+    assert f'value="{TODAY:%d/%m/%Y}"' in field and 'placeholder="jj/mm/aaaa"' in field
 
 
 def test_a_direct_invoices_page_links_the_commitment_it_opened(
@@ -652,3 +672,174 @@ def test_a_direct_lines_budget_line_shows_its_live_available_amount(
         r'data-figure="available">1\u202f000\u202f000\u00a0F\u00a0CFP<', page_text(response)
     )
     assert client_as(chef).get(url, {"lines-0-budget_line": lines[1].pk}).status_code == 403
+
+
+# --- The entry form: commitments offered, conversion row, control total -----------------
+
+
+def _options(text: str) -> list[str]:
+    select = re.search(r'<select name="commitment".*?</select>', text, re.S).group(0)
+    return re.findall(r'<option value="(\d+)"', select)
+
+
+@pytest.fixture
+def exhausted(comptable, chef, lines, supplier):
+    """A commitment of the same supplier with nothing left to invoice: its one line of
+    100 000 is on an invoice already."""
+    done = invoice_commitment(chef, [(lines[1], 100_000, None)], supplier=supplier)
+    enter(
+        comptable,
+        supplier,
+        [invoice_line(done.lines.get(), amount_ht="100000")],
+        number="DONE-1",
+        commitment=done,
+    )
+    return done
+
+
+def test_the_form_offers_only_the_commitments_with_something_left_to_invoice_by_default(
+    comptable, client_as, commitment, supplier, exhausted
+):
+    client = client_as(comptable)
+
+    default = page_text(client.get(MATCHING_URL, {"supplier": supplier.pk}))
+    everything = page_text(
+        client.get(MATCHING_URL, {"supplier": supplier.pk, "all_commitments": "on"})
+    )
+
+    assert _options(default) == [str(commitment.pk)]
+    assert "reste à facturer\u00a0: 2\u202f600\u202f000\u00a0F\u00a0CFP" in default
+    assert "Afficher aussi les engagements soldés" in default
+    assert 'name="all_commitments"' in default and "checked" not in re.search(
+        r'<input[^>]*name="all_commitments"[^>]*>', default
+    ).group(0)
+    assert set(_options(everything)) == {str(commitment.pk), str(exhausted.pk)}
+    assert "reste à facturer\u00a0: 0\u00a0F\u00a0CFP" in everything
+
+
+def test_an_exhausted_commitment_chosen_from_its_page_stays_offered(
+    comptable, client_as, supplier, exhausted
+):
+    response = client_as(comptable).get(CREATE_URL, {"commitment": exhausted.pk})
+    text = page_text(response)
+    assert _options(text) == [str(exhausted.pk)]
+    assert re.search(rf'<option value="{exhausted.pk}" selected>', text)
+
+
+def _xpf_row(text: str) -> str:
+    return re.search(r"<div data-xpf-row[^>]*>", text).group(0)
+
+
+def test_the_conversion_row_is_hidden_on_an_xpf_invoice_and_shown_on_a_euro_one(
+    comptable, client_as, supplier
+):
+    client = client_as(comptable)
+    new_form = page_text(client.get(CREATE_URL))
+    in_xpf = page_text(client.get(MATCHING_URL, {"supplier": supplier.pk, "currency": "XPF"}))
+    in_euros = page_text(client.get(MATCHING_URL, {"supplier": supplier.pk, "currency": "eur"}))
+
+    assert " hidden" in _xpf_row(new_form)
+    assert " hidden" in _xpf_row(in_xpf)
+    assert " hidden" not in _xpf_row(in_euros)
+    # The row holds the conversion figure the page's script fills in.
+    row = re.search(r"<div data-xpf-row.*?</div></div>", in_euros, re.S).group(0)
+    assert 'data-total="xpf-ht"' in row
+
+
+def test_the_control_total_equal_to_the_lines_records_the_invoice(
+    comptable, client_as, commitment, supplier
+):
+    rates = ensure_tax_rates()
+    support = commitment.lines.get(position=2)
+    data = _form_data(
+        supplier,
+        commitment,
+        rows=[_row(rates, commitment_line=support.pk, amount="250 000")],
+        total_ttc="305.000",  # 250 000 + 22 %, thousands written with dots
+    )
+
+    response = client_as(comptable).post(CREATE_URL, data)
+
+    invoice = Invoice.objects.get()
+    assert response["Location"] == invoice.get_absolute_url()
+    assert invoice.amount_ttc == 305_000
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            "305 007",
+            "Le total TTC saisi (305\u202f007\u00a0F\u00a0CFP) diffère du total calculé "
+            "(305\u202f000\u00a0F\u00a0CFP) de 7\u00a0F\u00a0CFP\u00a0: vérifiez les lignes et "
+            "les taux de TGC.",
+        ),
+        (
+            "275000",  # the TGC at 11 % on the paper, 22 % typed on the line
+            "Le total TTC saisi (275\u202f000\u00a0F\u00a0CFP) diffère du total calculé "
+            "(305\u202f000\u00a0F\u00a0CFP) de 30\u202f000\u00a0F\u00a0CFP\u00a0: vérifiez les "
+            "lignes et les taux de TGC.",
+        ),
+        ("", "Saisissez le total TTC imprimé sur la facture."),
+        ("305 000,50", "Le franc CFP n’a pas de décimales"),
+    ],
+)
+def test_a_control_total_that_differs_is_refused_with_the_difference_and_records_nothing(
+    typed, message, comptable, client_as, commitment, supplier
+):
+    rates = ensure_tax_rates()
+    support = commitment.lines.get(position=2)
+    data = _form_data(
+        supplier,
+        commitment,
+        rows=[_row(rates, commitment_line=support.pk, amount="250 000")],
+        total_ttc=typed,
+    )
+
+    response = client_as(comptable).post(CREATE_URL, data)
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["total_ttc"]
+    assert len(errors) == 1 and message in errors[0]
+    text = page_text(response)
+    assert 'data-testid="control-total-error"' in text and message in text
+    assert f'value="{typed}"' in text  # what was typed comes back, to correct
+    assert not Invoice.objects.exists()
+    support.refresh_from_db()
+    assert support.invoiced == 0
+
+
+def test_a_euro_invoice_is_controlled_in_euros(comptable, client_as, supplier, lines):
+    rates = ensure_tax_rates()
+    data = _form_data(
+        supplier,
+        rows=[_row(rates, budget_line=lines[1].pk, amount="1000,00", description="Licences")],
+        total_ttc="1 220,50",
+    )
+    data["currency"] = "EUR"
+    client = client_as(comptable)
+
+    refused = client.post(CREATE_URL, data)
+
+    assert refused.context["form"].errors["total_ttc"] == [
+        "Le total TTC saisi (1\u202f220,50\u00a0EUR) diffère du total calculé "
+        "(1\u202f220,00\u00a0EUR) de 0,50\u00a0EUR\u00a0: vérifiez les lignes et les taux de TGC."
+    ]
+    assert not Invoice.objects.exists()
+
+    data["total_ttc"] = "1 220,00"
+    recorded = client.post(CREATE_URL, data)
+
+    invoice = Invoice.objects.get()
+    assert recorded["Location"] == invoice.get_absolute_url()
+    assert (invoice.currency, invoice.amount_ttc_currency) == ("EUR", Decimal("1220.00"))
+
+
+def test_the_list_finds_a_suppliers_number_typed_in_another_format(
+    comptable, client_as, commitment, supplier
+):
+    wanted = matched_invoice(comptable, commitment, supplier, number="f2026 1187")
+    matched_invoice(comptable, commitment, supplier, number="F2026-1188")
+    client = client_as(comptable)
+    assert numbers_listed(client.get(LIST_URL, {"q": "F2026-01187"})) == [wanted.number]
+    assert numbers_listed(client.get(LIST_URL, {"q": "F.2026.1187"})) == [wanted.number]
