@@ -19,6 +19,10 @@ const files = {
   "htmx.org/dist/htmx.min.js": "htmx/htmx.min.js",
   "chart.js/dist/chart.umd.min.js": "chartjs/chart.umd.min.js",
   "chart.js/dist/chart.umd.min.js.map": "chartjs/chart.umd.min.js.map",
+  "vanillajs-datepicker/dist/js/datepicker.min.js": "datepicker/datepicker.min.js",
+  "vanillajs-datepicker/dist/js/locales/fr.js": "datepicker/locales/fr.js",
+  "vanillajs-datepicker/dist/css/datepicker-bs5.min.css": "datepicker/datepicker-bs5.min.css",
+  "vanillajs-datepicker/LICENSE": "datepicker/LICENSE",
 };
 
 rmSync(vendor, { recursive: true, force: true });

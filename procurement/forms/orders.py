@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dsi_finance.widgets import FrenchDateField
+
 
 class PurchaseOrderForm(forms.Form):
     delivery_address = forms.CharField(
@@ -12,11 +14,7 @@ class PurchaseOrderForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
         help_text=_("Left empty, the order names the IT department's address."),
     )
-    delivery_date = forms.DateField(
-        label=_("Expected delivery"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-    )
+    delivery_date = FrenchDateField(label=_("Expected delivery"), required=False)
     notes = forms.CharField(
         label=_("Notes for the supplier"),
         required=False,

@@ -31,6 +31,12 @@ NBSP = "\u00a0"
 NNBSP = "\u202f"
 
 
+def figure(francs: int) -> str:
+    """How a list cell writes an amount (its header names the currency): `1 234 567`."""
+    sign = "-" if francs < 0 else ""
+    return sign + f"{abs(francs):,}".replace(",", NNBSP)
+
+
 def xpf(francs: int) -> str:
     return f"{francs:,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
 
@@ -68,7 +74,8 @@ def commitment(chef, line):
 
 
 @pytest.fixture
-def order(acheteur, commitment):
+def order(acheteur, commitment, settings):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"  # not the placeholder
     return orders.purchase_order_create(user=acheteur, commitment=commitment)
 
 
@@ -87,7 +94,7 @@ def test_every_role_lists_the_orders(username, cast, order, client_as):
     assert [o.pk for o in response.context["table"].paginated_rows.data] == [order.pk]
     text = page_text(response)
     assert "BC-2026-00001" in text
-    assert xpf(1_563_900) in text
+    assert f">{figure(1_563_900)}<" in text
 
 
 def test_a_user_without_a_role_may_not_open_the_order_pages(sans_role, order, client_as):
@@ -159,6 +166,17 @@ def test_the_order_page_shows_its_lines_totals_and_links(acheteur, order, client
     assert 'data-testid="history"' in text
 
 
+def test_the_order_page_says_why_no_form_is_built_while_the_address_is_the_placeholder(
+    acheteur, order, client_as, settings
+):
+    settings.DEBUG = False
+    settings.OPERATOR_ADDRESS = settings.OPERATOR_ADDRESS_PLACEHOLDER
+    text = page_text(client_as(acheteur).get(url("order-detail", order)))
+    assert url("order-pdf", order) not in text  # no link to a download that would fail
+    warning = text.split('data-testid="pdf-unavailable">')[1].split("</div>")[0]
+    assert "Renseignez la variable d’environnement OPERATOR_ADDRESS" in warning
+
+
 def test_readers_see_the_order_without_its_actions(chef, order, client_as):
     text = page_text(client_as(chef).get(url("order-detail", order)))
     assert url("order-pdf", order) in text
@@ -185,7 +203,7 @@ def test_the_buyer_issues_the_order_and_the_request_is_ordered(acheteur, commitm
         create_url(commitment),
         {
             "delivery_address": "Salle serveurs B",
-            "delivery_date": delivery.isoformat(),
+            "delivery_date": delivery.strftime("%d/%m/%Y"),
             "notes": "Appeler avant",
             FORM_TOKEN_FIELD: "jeton-1",
         },
@@ -238,7 +256,10 @@ def test_a_delivery_date_already_past_is_refused_and_nothing_is_recorded(
 def test_a_malformed_delivery_date_is_refused_by_the_form(acheteur, commitment, client_as):
     response = client_as(acheteur).post(create_url(commitment), {"delivery_date": "demain"})
     assert response.status_code == 200
-    assert response.context["form"].errors["delivery_date"]
+    assert response.context["form"].errors["delivery_date"] == [
+        "« demain » n’est pas une date au format jj/mm/aaaa, le jour d’abord "
+        "(08/12/2026 pour le 8 décembre 2026)."
+    ]
     assert not PurchaseOrder.objects.exists()
 
 
@@ -265,7 +286,10 @@ def test_the_order_form_of_an_unknown_commitment_is_not_found(acheteur, client_a
 
 
 @pytest.mark.parametrize("username", ["acheteur", "comptable", "controleur"])
-def test_the_pdf_downloads_with_the_orders_number_as_its_name(username, cast, order, client_as):
+def test_the_pdf_downloads_with_the_orders_number_as_its_name(
+    username, cast, order, client_as, settings
+):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"  # not the placeholder
     user = next(u for u in cast.values() if u.username == username)
     response = client_as(user).get(url("order-pdf", order))
     assert response.status_code == 200

@@ -65,7 +65,7 @@ def create_url(commitment) -> str:
 def post_receipt(client, commitment, quantities, **extra):
     screens, days = lines(commitment)
     data = {
-        "received_on": extra.pop("received_on", timezone.localdate().isoformat()),
+        "received_on": extra.pop("received_on", timezone.localdate().strftime("%d/%m/%Y")),
         "note": extra.pop("note", ""),
         f"quantity_{screens.pk}": quantities[0],
         f"quantity_{days.pk}": quantities[1],
