@@ -15,8 +15,10 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     F,
     FloatField,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -28,6 +30,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Cast, Coalesce, Round
+from django.utils import timezone
 
 from .models import (
     BudgetLine,
@@ -420,4 +423,52 @@ def forecast_by_line(
         current_forecasts(actor=actor, fiscal_year=fiscal_year, month=month)
         .order_by()
         .values_list("budget_line_id", "amount")
+    )
+
+
+# ---------------------------------------------------------------------------
+# The home page's queues (budgets/home.py): each list opened with ?queue= holds
+# exactly these rows.
+
+
+def transfers_waiting(*, actor=None) -> QuerySet:
+    """Transfers requested and not decided yet: the IT director approves them; the
+    section head who asked follows them."""
+    return transfers(actor=actor).filter(state=Transfer.State.REQUESTED)
+
+
+def revisions_to_submit(*, actor=None) -> QuerySet:
+    """Draft BP and DM prepared by the section head, for the IT director to submit."""
+    return revisions(actor=actor).filter(state=BudgetRevision.State.DRAFT)
+
+
+def revisions_to_vote(*, actor=None) -> QuerySet:
+    """Submitted BP and DM whose vote the IT director records."""
+    return revisions(actor=actor).filter(state=BudgetRevision.State.SUBMITTED)
+
+
+def lines_forecast_due(*, actor=None, today=None) -> QuerySet:
+    """The lines of the open fiscal year of the current calendar year whose forecast
+    (atterrissage) was not entered for the current month: missing, or last entered
+    in an earlier month. `last_forecast_at` is when its latest forecast was saved
+    (None: never). In another calendar year (a year still open in January) there is
+    nothing to refresh: forecasts are monthly estimates of the year in progress."""
+    today = today or timezone.localdate()
+    refreshed = Forecast.objects.filter(budget_line=OuterRef("pk"), month__gte=today.month)
+    return (
+        line_availability(actor=actor)
+        .filter(fiscal_year__state=FiscalYear.State.OPEN, fiscal_year__year=today.year)
+        .exclude(Exists(refreshed))
+        .annotate(last_forecast_at=Max("forecasts__entered_at"))
+    )
+
+
+def transfer_sources(*, actor=None, target: BudgetLine) -> QuerySet:
+    """The lines that could give credits to `target`: same fiscal year and section,
+    something available; the most available first."""
+    return (
+        line_availability(actor=actor, fiscal_year=target.fiscal_year_id)
+        .filter(section=target.section, available_amount__gt=0)
+        .exclude(pk=target.pk)
+        .order_by("-available_amount", "code")
     )

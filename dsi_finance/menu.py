@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from procurement import access
 
-from .roles import holds
+from .roles import CAPABILITIES, holds
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,14 @@ class MenuItem:
     icon: str
     capability: str | tuple[str, ...] | None = "use_app"  # a tuple: any one of them
     staff_only: bool = False
+    # What else the page lets its users do (its buttons), for « Mes droits ».
+    serves: tuple[str, ...] = ()
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """Every capability this page serves: the ones it opens to, and its `serves`."""
+        opens = (self.capability,) if isinstance(self.capability, str) else self.capability
+        return tuple(opens or ()) + self.serves
 
     def allows(self, user) -> bool:
         if self.staff_only and not user.is_staff:
@@ -57,15 +65,33 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem(
                 _("Available amounts (DISCO)"), "budgets:disco", "speedometer2", "view_budget"
             ),
-            MenuItem(_("BP and DM"), "budgets:revision-list", "journal-text", "view_all"),
-            MenuItem(_("Transfers"), "budgets:transfer-list", "arrow-left-right", "view_all"),
+            MenuItem(
+                _("BP and DM"),
+                "budgets:revision-list",
+                "journal-text",
+                "view_all",
+                serves=("prepare_budget", "submit_budget"),
+            ),
+            MenuItem(
+                _("Transfers"),
+                "budgets:transfer-list",
+                "arrow-left-right",
+                "view_all",
+                serves=("request_transfer", "approve_transfer"),
+            ),
             MenuItem(_("Fiscal years"), "budgets:fiscal-year-list", "calendar3", "view_budget"),
         ),
     ),
     MenuSection(
         _("Purchasing"),
         (
-            MenuItem(_("Purchase requests"), "procurement:request-list", "cart", access.REQUESTS),
+            MenuItem(
+                _("Purchase requests"),
+                "procurement:request-list",
+                "cart",
+                access.REQUESTS,
+                serves=("override_available",),
+            ),
             MenuItem(
                 _("Commitments"), "procurement:commitment-list", "journal-check", access.COMMITMENTS
             ),
@@ -82,14 +108,22 @@ MENU: tuple[MenuSection, ...] = (
         (
             MenuItem(_("Dashboard"), "reporting:dashboard", "graph-up", "view_dashboard"),
             MenuItem(
-                _("Year-end forecasts"), "reporting:forecast-entry", "pencil-square", "view_all"
+                _("Year-end forecasts"),
+                "reporting:forecast-entry",
+                "pencil-square",
+                "view_all",
+                serves=("enter_forecast",),
             ),
             MenuItem(_("Variance analysis"), "reporting:variance", "bar-chart-steps", "view_all"),
             MenuItem(
                 _("Provisions at closing"), "reporting:provisions", "hourglass-split", "view_all"
             ),
             MenuItem(
-                _("Reports"), "reporting:report-list", "file-earmark-bar-graph", "download_report"
+                _("Reports"),
+                "reporting:report-list",
+                "file-earmark-bar-graph",
+                "download_report",
+                serves=("request_report",),
             ),
             MenuItem(
                 _("Ledger checks"), "reporting:ledger-check-list", "shield-check", "run_closing"
@@ -126,3 +160,32 @@ def menu_for(user, current_path: str = "", menu=MENU) -> list[VisibleSection]:
         if visible.items:
             sections.append(visible)
     return sections
+
+
+@dataclass
+class Right:
+    """A capability the user holds and the pages where it is used."""
+
+    code: str
+    label: str
+    pages: list[VisibleItem] = field(default_factory=list)
+
+
+def capabilities_with_screen(user, menu=MENU) -> list[Right]:
+    """The user's capabilities that a menu entry they may open serves, in the order of
+    CAPABILITIES, each with those entries: what has no screen yet (chargeback,
+    conventions, archives…) is left out until its app adds its menu entry."""
+    if not user.is_authenticated:
+        return []
+    pages: dict[str, list[VisibleItem]] = {}
+    for section in menu:
+        for item in section.items:
+            if not item.allows(user):
+                continue
+            visible = VisibleItem(str(item.label), reverse(item.url_name), item.icon, False)
+            for code in item.capabilities:
+                if code in CAPABILITIES and holds(user, code):
+                    pages.setdefault(code, []).append(visible)
+    return [
+        Right(code, str(CAPABILITIES[code]), pages[code]) for code in CAPABILITIES if code in pages
+    ]

@@ -34,6 +34,8 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("personnes/", views.UserDirectoryView.as_view(), name="user-directory"),
+    path("mes-droits/", views.MyRightsView.as_view(), name="my-rights"),
+    path("montant/", views.francs_echo, name="francs-echo"),
     path("budget/", include("budgets.urls")),
     path("achats/", include("procurement.urls")),
     path("pilotage/", include("reporting.urls")),

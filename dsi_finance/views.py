@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -20,7 +21,10 @@ from django_tables2 import SingleTableMixin
 from .exports import XlsxExportMixin, yes_no
 from .filters import UserDirectoryFilter
 from .health import system_health
-from .roles import CAPABILITIES, Role, holds, user_capabilities, user_roles
+from .home import panel_for, queues_for
+from .menu import capabilities_with_screen
+from .money import parse_francs
+from .roles import Role, holds, user_roles
 from .selectors import user_directory
 from .tables import USER_DIRECTORY_EXPORT, UserDirectoryTable
 
@@ -53,25 +57,40 @@ class HtmxTableMixin:
 
 
 class HomeView(CapabilityRequiredMixin, TemplateView):
-    """The greeting, roles and capabilities; for the roles that hold view_dashboard
-    (direction, pilotage, controle), the director's dashboard above them, in place."""
+    """The work waiting for each of the user's roles first (the queues the apps register
+    in dsi_finance.home), then, for the roles a panel serves (the dashboard for
+    view_dashboard), that panel. The shell imports no app: the registry holds them."""
 
     template_name = "dsi_finance/home.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["queue_groups"] = queues_for(user)
+        self.panel = panel_for(user)
+        if self.panel is not None:
+            context.update(self.panel.context(self.request))
+        return context
+
     def get_template_names(self):
-        if holds(self.request.user, "view_dashboard"):
-            return ["reporting/home_dashboard.html"]
+        # The panel's page (the dashboard) includes the queues above its own content.
+        if self.panel is not None:
+            return [self.panel.template_name]
         return super().get_template_names()
+
+
+class MyRightsView(CapabilityRequiredMixin, TemplateView):
+    """« Mes droits »: the user's roles and what they allow, only what has a screen
+    today (derived from the menu: a capability shows when a menu entry serves it)."""
+
+    capability = "use_app"
+    template_name = "dsi_finance/my_rights.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["roles"] = user_roles(user)
-        context["capabilities"] = [CAPABILITIES[code] for code in user_capabilities(user)]
-        if holds(user, "view_dashboard"):
-            from reporting.views.dashboard import dashboard_context  # the shell over the apps
-
-            context.update(dashboard_context(self.request))
+        context["capabilities"] = capabilities_with_screen(user)
         return context
 
 
@@ -140,3 +159,21 @@ def locked_out(request, original_response=None, credentials=None):
         return JsonResponse({"detail": message}, status=429)
     context = {"cooloff_minutes": minutes}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+@require_GET
+def francs_echo(request):
+    """The amount in francs read from `?value=` by the one parser of typed amounts
+    (dsi_finance.money.parse_francs): `= 250 000 F CFP`, or the French reason it is
+    refused. static/js/francs.js shows it beside every input marked `data-francs`."""
+    value = request.GET.get("value", "")[:100]
+    try:
+        francs = parse_francs(value)
+    except ValidationError as error:
+        francs, refusal = None, error.messages[0]
+    else:
+        refusal = None
+    response = render(request, "partials/francs_echo.html", {"francs": francs, "refusal": refusal})
+    # The figure itself, for a page's own sums (static/js/francs.js sets data-francs-value).
+    response["X-Francs-Value"] = "" if francs is None else str(francs)
+    return response

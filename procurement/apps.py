@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ProcurementConfig(AppConfig):
     name = "procurement"
     verbose_name = _("Procurement")
+
+    def ready(self):
+        from . import home  # its queues on the home page (dsi_finance.home)
+
+        home.register()

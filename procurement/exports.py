@@ -30,7 +30,7 @@ REQUEST_EXPORT = [
     ExportColumn(_("State"), "state", choices=PurchaseRequest.State, width=16),
     ExportColumn(
         _("Approver"),
-        "over_threshold",
+        "for_director",
         value=lambda over: str(_("IT director") if over else _("Section head")),
     ),
     person_column(_("Requested by"), "requested_by", width=22),

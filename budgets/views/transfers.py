@@ -12,6 +12,7 @@ from django_tables2 import SingleTableMixin
 
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
+from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
@@ -26,8 +27,14 @@ from .disco import render_line_availability
 
 
 class TransferListView(
-    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+    CapabilityRequiredMixin,
+    HomeQueueListMixin,
+    XlsxExportMixin,
+    HtmxTableMixin,
+    SingleTableMixin,
+    FilterView,
 ):
+    queue_url_name = "budgets:transfer-list"
     capability = "view_all"
     template_name = "budgets/transfer_list.html"
     table_class = TransferTable
@@ -54,11 +61,17 @@ class TransferCreateView(CapabilityRequiredMixin, FormView):
     form_class = TransferForm
 
     def get_initial(self):
-        # A link from a line's page proposes it as the source (?source=<pk>).
+        # A link from a line's page proposes it as the source (?source=<pk>); a short
+        # purchase request proposes its line as the target, with the shortage as the
+        # amount and its number in the reason (?target=&amount=&reason=).
         initial = super().get_initial()
-        source = self.request.GET.get("source", "")
-        if source.isdigit():
-            initial["source"] = int(source)
+        for name in ("source", "target", "amount"):
+            value = self.request.GET.get(name, "")
+            if value.isdigit():
+                initial[name] = int(value)
+        reason = self.request.GET.get("reason", "").strip()
+        if reason:
+            initial["reason"] = reason[:2000]
         return initial
 
     def get_context_data(self, **kwargs):
@@ -67,6 +80,16 @@ class TransferCreateView(CapabilityRequiredMixin, FormView):
         # The availability of the lines already chosen (a form sent back with an error).
         for name in ("source", "target"):
             context[f"{name}_line"] = _chosen_line(form, name)
+        target = context["target_line"]
+        if target is not None:
+            # The lines that can give to the target: same year and section, something available.
+            params = self.request.GET.copy()
+            sources = []
+            for line in selectors.transfer_sources(actor=self.request.user, target=target)[:20]:
+                params["source"] = line.pk
+                params["target"] = target.pk
+                sources.append({"line": line, "url": f"?{params.urlencode()}"})
+            context["sources"] = sources
         return context
 
     def form_valid(self, form):

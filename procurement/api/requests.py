@@ -122,6 +122,7 @@ class PurchaseRequestViewSet(
         "reopen": ENTER,
         "approve": access.APPROVE_REQUEST,
         "reject": access.APPROVE_REQUEST,
+        "transmit": "approve_purchase_request",
         "cancel": (ENTER, *access.APPROVE_REQUEST),
     }
 
@@ -222,6 +223,23 @@ class PurchaseRequestViewSet(
             user=request.user,
             request=purchase_request,
             override_reason=body.validated_data.get("override_reason", ""),
+        )
+        return self._response(purchase_request)
+
+    @extend_schema(
+        summary=_("Transmit a short request to the IT director, with an optional note"),
+        request=ReasonSerializer,
+        responses={200: PurchaseRequestSerializer, 400: REFUSED},
+    )
+    @action(detail=True, methods=["post"], filter_backends=())
+    def transmit(self, request, pk=None):
+        purchase_request = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.purchase_request_transmit(
+            user=request.user,
+            request=purchase_request,
+            note=body.validated_data.get("reason", ""),
         )
         return self._response(purchase_request)
 

@@ -7,10 +7,11 @@ the accountant checks invoices against them, the readers read).
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from ..models import CommitmentLine, PurchaseOrder, Receipt
 from ..services.common import Totals
+from ..services.invoices import local_today
 from ..services.orders import order_line_amount, order_totals
 from ..services.receipts import quantity_text
 from .commitments import receipts_of
@@ -26,6 +27,23 @@ def rate_text(rate: Decimal | None) -> str:
 def order_list(*, actor=None) -> QuerySet:
     return PurchaseOrder.objects.select_related(
         "fiscal_year", "supplier", "commitment", "commitment__purchase_request"
+    )
+
+
+def orders_late(*, actor=None) -> QuerySet:
+    """Live orders past their expected delivery date whose goods have not all arrived
+    (a line ordered in quantity and not fully received): the buyer chases the
+    supplier. A home queue (procurement/home.py)."""
+    waiting = CommitmentLine.objects.filter(
+        commitment=OuterRef("commitment"),
+        quantity__isnull=False,
+        received_quantity__lt=F("quantity"),
+    )
+    return (
+        order_list(actor=actor)
+        .exclude(state=PurchaseOrder.State.CANCELLED)
+        .filter(delivery_date__lt=local_today(), commitment__state="open")
+        .filter(Exists(waiting))
     )
 
 

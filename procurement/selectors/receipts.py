@@ -4,7 +4,7 @@ Every role of procurement.access.RECEIPTS sees every receipt (the buyer records
 them, the accountant checks invoices against them, the readers read).
 """
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 
 from ..models import CommitmentLine, Receipt, ReceiptLine
 
@@ -17,6 +17,21 @@ def receipt_list(*, actor=None) -> QuerySet:
         "commitment__order",
         "recorded_by",
         "cancelled_by",
+    )
+
+
+def receipts_to_invoice(*, actor=None) -> QuerySet:
+    """Live receipts of open commitments with goods received and not invoiced yet (a
+    line's received quantity above its invoiced quantity): the invoices to enter
+    against them. A home queue (procurement/home.py)."""
+    pending = ReceiptLine.objects.filter(
+        receipt=OuterRef("pk"),
+        commitment_line__received_quantity__gt=F("commitment_line__invoiced_quantity"),
+    )
+    return (
+        receipt_list(actor=actor)
+        .filter(cancelled_at__isnull=True, commitment__state="open")
+        .filter(Exists(pending))
     )
 
 

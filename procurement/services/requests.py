@@ -28,18 +28,20 @@ locks: request, then commitment (lock_commitment), then budget lines
 
 import os
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from budgets.models import BudgetLine, FiscalYear
 from budgets.selectors import current_fiscal_year
+from budgets.services import CreditsShortError, Shortage
+from dsi_finance.file_sizes import format_file_size
 from dsi_finance.money import format_xpf, parse_francs
 
 from ..models import (
@@ -69,6 +71,7 @@ MAX_LINES = 50
 ENTER = "enter_purchase_request"
 APPROVE = "approve_purchase_request"
 APPROVE_OVER = "approve_over_threshold"
+OVERRIDE = "override_available"
 
 State = PurchaseRequest.State
 
@@ -398,6 +401,88 @@ def is_over_threshold(request: PurchaseRequest) -> bool:
     return request.amount_ht > settings.PROCUREMENT_APPROVAL_THRESHOLD
 
 
+def may_override(user, request: PurchaseRequest) -> bool:
+    """Whether the user may approve over a short available amount, with a reason: the
+    IT director, or an approver in a year whose control only warns."""
+    return user.has_perm(f"dsi_finance.{OVERRIDE}") or (
+        request.fiscal_year.control_mode == FiscalYear.ControlMode.WARN
+        and may_approve(user, request)
+    )
+
+
+class Decision(StrEnum):
+    """What a user can do with a submitted request (approval_path)."""
+
+    NONE = "none"  # not theirs to decide (their own, above their threshold, not submitted)
+    APPROVE = "approve"  # approve and commit: the credits suffice
+    OVERRIDE = "override"  # credits short: approve over them with a written reason
+    TRANSMIT = "transmit"  # credits short, no override: transmit, propose a transfer, send back
+
+
+def approval_path(user, request: PurchaseRequest, *, short: bool) -> Decision:
+    """The one rule of who approves what: the approval service refuses with it, the
+    request page shows its buttons with it. `short`: whether the available amount
+    fails to cover the request (selectors.requests.request_is_short, the figures the
+    commitment check uses; a read, nothing written)."""
+    if (
+        request.state != State.SUBMITTED
+        or request.requested_by_id == user.pk
+        or not may_approve(user, request)
+    ):
+        return Decision.NONE
+    if request.transmitted_at is not None and not user.has_perm(f"dsi_finance.{APPROVE_OVER}"):
+        return Decision.NONE  # transmitted: the IT director's to decide now
+    if not short:
+        return Decision.APPROVE
+    if may_override(user, request):
+        return Decision.OVERRIDE
+    return Decision.TRANSMIT
+
+
+def request_shortages(*, user, request: PurchaseRequest) -> list[Shortage]:
+    """The request's lines (or chapters) whose available amount is short now, with the
+    figures the commitment check compares (a read: nothing is written or locked)."""
+    from ..selectors.requests import request_availability
+
+    shortages = []
+    for row in request_availability(actor=user, request=request):
+        if row.fits:
+            continue
+        if row.scope == "chapter":
+            scope = _("chapter %(code)s") % {"code": row.line.nature_account.chapter.code}
+        else:
+            scope = _("line %(code)s") % {"code": row.line.code}
+        shortages.append(Shortage(scope, row.requested, row.available))
+    return list(dict.fromkeys(shortages))
+
+
+def credits_short(*, user, request: PurchaseRequest) -> bool:
+    """Whether the available amount of the request's lines (or chapters) is short now."""
+    return bool(request_shortages(user=user, request=request))
+
+
+def _transmit_instead(shortages: list[Shortage]) -> CreditsShortError:
+    details = "; ".join(
+        _("%(scope)s: %(requested)s requested, %(available)s available")
+        % {
+            "scope": s.scope,
+            "requested": format_xpf(s.requested),
+            "available": format_xpf(s.available),
+        }
+        for s in shortages
+    )
+    return CreditsShortError(
+        _("The available amount is short (%(details)s).") % {"details": details}
+        + " "
+        + _(
+            "Transmit the request to the IT director, propose a transfer to its line, "
+            "or send it back to the buyer."
+        ),
+        shortages=shortages,
+        can_override=False,
+    )
+
+
 @transaction.atomic
 def purchase_request_approve(
     *, user, request: PurchaseRequest, override_reason: str = ""
@@ -428,6 +513,10 @@ def purchase_request_approve(
         )
     if request.requested_by_id == user.pk:
         raise PermissionDenied(_("You cannot approve a request you entered yourself."))
+    shortages = request_shortages(user=user, request=request)
+    if approval_path(user, request, short=bool(shortages)) == Decision.TRANSMIT:
+        # Refused before any lock on the budget lines; credits_commit checks again, locked.
+        raise _transmit_instead(shortages)
     override_reason = validate_text(
         override_reason, label=_("The reason"), max_length=2000, required=False
     )
@@ -470,6 +559,42 @@ def purchase_request_approve(
 
 
 @transaction.atomic
+def purchase_request_transmit(*, user, request: PurchaseRequest, note: str = "") -> PurchaseRequest:
+    """The section head transmits to the IT director a submitted request whose credits
+    are short (approval_path: TRANSMIT), with an optional note; the request waits on
+    the director's home page, who approves it over the available amount or rejects
+    it. The history keeps who transmitted it, when and why."""
+    require_capability(user, APPROVE)
+    note = validate_text(note, label=_("The note"), max_length=2000, required=False)
+    request = _lock(request)
+    if request.state != State.SUBMITTED:
+        raise _state_error(request, _("transmitting it to the IT director"))
+    if request.transmitted_at is not None:
+        raise ProcurementError(
+            _("The request %(number)s is already transmitted to the IT director.")
+            % {"number": request.number},
+            code="transmitted",
+        )
+    short = credits_short(user=user, request=request)
+    if approval_path(user, request, short=short) != Decision.TRANSMIT:
+        raise ProcurementError(
+            _(
+                "The request %(number)s does not need the IT director: its credits suffice "
+                "or it is not yours to decide."
+            )
+            % {"number": request.number},
+            code="not_transmittable",
+        )
+    request.transmitted_by = user
+    request.transmitted_at = timezone.now()
+    request.transmit_note = note
+    request._change_reason = _("Transmitted to the IT director")
+    request._history_user = user
+    request.save()
+    return request
+
+
+@transaction.atomic
 def purchase_request_reject(*, user, request: PurchaseRequest, reason: str) -> PurchaseRequest:
     """Submitted -> rejected, with the reason the buyer will read."""
     require_any_capability(user, APPROVE, APPROVE_OVER)
@@ -500,6 +625,10 @@ def purchase_request_reopen(*, user, request: PurchaseRequest) -> PurchaseReques
     request.decided_by = None
     request.decided_at = None
     request.decision_reason = ""
+    # Submitted again, it goes back to the section head first.
+    request.transmitted_by = None
+    request.transmitted_at = None
+    request.transmit_note = ""
     request._change_reason = _("Reopened after rejection")
     request._history_user = user
     request.save()
@@ -635,7 +764,7 @@ def attachment_add(*, user, request: PurchaseRequest, file) -> Attachment:
     if size > limit:
         raise ProcurementError(
             _("The file “%(name)s” weighs %(size)s: the limit is %(max)s.")
-            % {"name": name, "size": filesizeformat(size), "max": filesizeformat(limit)},
+            % {"name": name, "size": format_file_size(size), "max": format_file_size(limit)},
             code="file_size",
         )
     signatures = SIGNATURES.get(extension)
@@ -674,16 +803,22 @@ __all__ = [
     "CANCELLABLE_BY_APPROVER",
     "CANCELLABLE_BY_BUYER",
     "MAX_LINES",
+    "Decision",
+    "approval_path",
     "attachment_add",
+    "credits_short",
     "is_over_threshold",
     "lines_as_dicts",
     "may_approve",
     "may_cancel",
+    "may_override",
     "purchase_request_approve",
     "purchase_request_cancel",
     "purchase_request_create",
     "purchase_request_reject",
     "purchase_request_reopen",
     "purchase_request_submit",
+    "purchase_request_transmit",
     "purchase_request_update",
+    "request_shortages",
 ]

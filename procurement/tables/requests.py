@@ -6,9 +6,8 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from budgets.tables import AMOUNT_ATTRS, person
-from dsi_finance.money import format_xpf
-from dsi_finance.tables import BaseTable
+from budgets.tables import person
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, francs, with_currency
 
 from ..models import PurchaseRequest
 
@@ -42,11 +41,13 @@ class PurchaseRequestTable(BaseTable):
     created_at = tables.Column(verbose_name=_("Entered on"))
     supplier = tables.Column(verbose_name=_("Supplier"), order_by=("supplier__name",))
     subject = tables.Column(verbose_name=_("Subject"))
-    amount_ht = tables.Column(verbose_name=_("Before tax"), attrs=AMOUNT_ATTRS)
-    amount_ttc = tables.Column(verbose_name=_("With tax"), attrs=AMOUNT_ATTRS)
+    amount_ht = tables.Column(
+        verbose_name=with_currency(_("Amount before tax")), attrs=AMOUNT_ATTRS
+    )
+    amount_ttc = tables.Column(verbose_name=with_currency(_("Amount with tax")), attrs=AMOUNT_ATTRS)
     state = tables.Column(verbose_name=_("State"))
     approver = tables.Column(
-        verbose_name=_("Approver"), accessor="over_threshold", order_by=("amount_ht",)
+        verbose_name=_("Approver"), accessor="for_director", order_by=("amount_ht",)
     )
     requested_by = tables.Column(verbose_name=_("Requested by"), orderable=False)
 
@@ -57,7 +58,8 @@ class PurchaseRequestTable(BaseTable):
 
     def render_number(self, record):
         return format_html(
-            '<a href="{}" hx-boost="false" class="fw-semibold" data-testid="request-link">{}</a>',
+            '<a href="{}" hx-boost="false" class="fw-semibold text-nowrap"'
+            ' data-testid="request-link">{}</a>',
             record.get_absolute_url(),
             record.number,
         )
@@ -69,21 +71,20 @@ class PurchaseRequestTable(BaseTable):
         return value.name
 
     def render_subject(self, value):
-        return format_html(
-            '<span class="text-truncate d-inline-block" title="{0}">{0}</span>', value
-        )
+        return value  # a long subject wraps (the list must fit 1 366 px)
 
     def render_amount_ht(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_amount_ttc(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_state(self, record):
         return request_state_badge(record)
 
     def render_approver(self, value):
-        """Who approves it: the IT director above the threshold, else the section head."""
+        """Who approves it: the IT director above the threshold or when transmitted to
+        him, else the section head."""
         if value:
             return format_html(
                 '<span class="badge text-bg-light border" data-testid="over-threshold">{}</span>',

@@ -3,7 +3,7 @@ an approved request's commitment, the PDF order form, and the sent / cancel acti
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +16,7 @@ from budgets.services import BudgetError
 from budgets.tables import document_link
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
+from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import holds
@@ -26,7 +27,12 @@ from ..exports import ORDER_EXPORT
 from ..filters.orders import PurchaseOrderFilter
 from ..forms.orders import PurchaseOrderForm, ReasonForm
 from ..models import Commitment, PurchaseOrder
-from ..pdf import order_pdf_filename, render_order_pdf
+from ..pdf import (
+    OrderPdfUnavailable,
+    order_pdf_filename,
+    pdf_unavailable_message,
+    render_order_pdf,
+)
 from ..selectors import commitments as commitment_selectors
 from ..selectors import orders as selectors
 from ..services import orders as services
@@ -34,8 +40,14 @@ from ..tables.orders import PurchaseOrderTable
 
 
 class OrderListView(
-    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+    CapabilityRequiredMixin,
+    HomeQueueListMixin,
+    XlsxExportMixin,
+    HtmxTableMixin,
+    SingleTableMixin,
+    FilterView,
 ):
+    queue_url_name = "procurement:order-list"
     capability = access.ORDERS
     template_name = "procurement/order_list.html"
     table_class = PurchaseOrderTable
@@ -81,6 +93,8 @@ class OrderDetailView(CapabilityRequiredMixin, DetailView):
                     else ""
                 ),
                 "changes": document_changes(order),
+                # Said here rather than after a click that would download an error page.
+                "pdf_unavailable": pdf_unavailable_message(),
                 "may_send": order.state == PurchaseOrder.State.ISSUED
                 and holds(user, "record_order"),
                 "may_cancel": live and not received and holds(user, "record_order"),
@@ -164,7 +178,13 @@ class OrderPdfView(CapabilityRequiredMixin, View):
 
     def get(self, request, pk):
         order = get_object_or_404(selectors.order_list(actor=request.user), pk=pk)
-        response = HttpResponse(render_order_pdf(order), content_type="application/pdf")
+        try:
+            data = render_order_pdf(order)
+        except OrderPdfUnavailable as error:
+            # 409: the order is fine, the instance's configuration is not finished.
+            context = {"order": order, "message": str(error)}
+            return render(request, "procurement/order_pdf_unavailable.html", context, status=409)
+        response = HttpResponse(data, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{order_pdf_filename(order)}"'
         return response
 

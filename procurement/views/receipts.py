@@ -16,6 +16,7 @@ from budgets.services import BudgetError
 from budgets.tables import document_link
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
+from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.roles import holds
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
@@ -33,8 +34,14 @@ from ..tables.receipts import ReceiptTable
 
 
 class ReceiptListView(
-    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+    CapabilityRequiredMixin,
+    HomeQueueListMixin,
+    XlsxExportMixin,
+    HtmxTableMixin,
+    SingleTableMixin,
+    FilterView,
 ):
+    queue_url_name = "procurement:receipt-list"
     capability = access.RECEIPTS
     template_name = "procurement/receipt_list.html"
     table_class = ReceiptTable

@@ -19,17 +19,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views import View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from budgets import selectors as budget_selectors
-from budgets.models import FiscalYear
 from budgets.services import BudgetError, CreditsShortError
 from dsi_finance.exports import XlsxExportMixin, export_filename
 from dsi_finance.history import document_changes
+from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import holds
@@ -76,12 +77,18 @@ def _url_or_none(obj) -> str | None:
 
 
 class PurchaseRequestListView(
-    CapabilityRequiredMixin, XlsxExportMixin, HtmxTableMixin, SingleTableMixin, FilterView
+    CapabilityRequiredMixin,
+    HomeQueueListMixin,
+    XlsxExportMixin,
+    HtmxTableMixin,
+    SingleTableMixin,
+    FilterView,
 ):
     """Three tabs: the buyer's own requests, those waiting for approval (the ones this
     approver usually decides first) and all of them; a tab is offered only to the
     roles it serves, and typed by hand by another role it answers 403."""
 
+    queue_url_name = "procurement:request-list"
     capability = access.REQUESTS
     template_name = "procurement/request_list.html"
     table_class = PurchaseRequestTable
@@ -123,7 +130,12 @@ class PurchaseRequestListView(
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        labels = {"mine": _("My requests"), "to_approve": _("To approve"), "all": _("All")}
+        # "Toutes" (les demandes): the context lets each list agree in gender in French.
+        labels = {
+            "mine": _("My requests"),
+            "to_approve": _("To approve"),
+            "all": pgettext("purchase requests tab", "All"),
+        }
         context["tabs"] = [(tab, labels[tab]) for tab in self.tabs]
         context["tab"] = self.tab
         context["may_create"] = holds(self.request.user, ENTER)
@@ -284,8 +296,9 @@ def quantity_display(quantity: Decimal) -> str:
 
 
 def _typed_rows(data) -> list[dict]:
-    """The rows of a posted (or htmx-sent) line formset, read leniently: whatever is not
-    a number yet gives no amount."""
+    """The rows of a posted (or htmx-sent) line formset, each with its amount, or the
+    French reason its quantity or unit price cannot be read (the form's own reading:
+    "250.000" is 250 000 F CFP, "250.5" is refused); both empty while still typed."""
     prefix = LINES_PREFIX
     try:
         total = int(data.get(f"{prefix}-TOTAL_FORMS", 0))
@@ -298,12 +311,14 @@ def _typed_rows(data) -> list[dict]:
         if data.get(f"{name}-DELETE"):
             continue
         budget_line = data.get(f"{name}-budget_line") or ""
+        typed = selectors.typed_line_amount(
+            data.get(f"{name}-quantity", ""), data.get(f"{name}-unit_price", "")
+        )
         rows.append(
             {
                 "prefix": name,
-                "amount": selectors.typed_amount(
-                    data.get(f"{name}-quantity", ""), data.get(f"{name}-unit_price", "")
-                ),
+                "amount": typed.amount,
+                "error": typed.error,
                 "budget_line": int(budget_line) if budget_line.isdigit() else None,
                 "rate": rates.get(data.get(f"{name}-tax_rate") or ""),
             }
@@ -313,17 +328,37 @@ def _typed_rows(data) -> list[dict]:
 
 def _rows_availability(actor, rows: list[dict]) -> list[dict]:
     """Each row with its amount and, when it names a budget line, that line's
-    availability against the total of the request's rows on it."""
+    availability against the total of the request's rows on it, and the verdict the
+    box shows: `fits` (green), `short`, `error` (the row's amount cannot be read),
+    `incomplete` (another row on the same budget line cannot be read, so the total is
+    not known) or `pending` (no amount yet). Only a known total is ever "covered"."""
     amounts: dict[int, int] = defaultdict(int)
     positions: dict[int, list[int]] = defaultdict(list)
+    unreadable: set[int] = set()
     for number, row in enumerate(rows, start=1):
         if row["budget_line"]:
             amounts[row["budget_line"]] += row["amount"] or 0
             positions[row["budget_line"]].append(number)
+            if row.get("error"):
+                unreadable.add(row["budget_line"])
     availability = selectors.availability_for(
         actor=actor, amounts=dict(amounts), positions=dict(positions)
     )
-    return [row | {"availability": availability.get(row["budget_line"])} for row in rows]
+    result = []
+    for row in rows:
+        found = availability.get(row["budget_line"])
+        if row.get("error"):
+            verdict = "error"
+        elif found is None:
+            verdict = None
+        elif row["budget_line"] in unreadable:
+            verdict = "incomplete"
+        elif not row["amount"]:
+            verdict = "pending"
+        else:
+            verdict = "fits" if found.fits else "short"
+        result.append(row | {"availability": found, "verdict": verdict})
+    return result
 
 
 def _line_rows(actor, formset) -> dict[str, dict]:
@@ -334,12 +369,14 @@ def _line_rows(actor, formset) -> dict[str, dict]:
         rows = []
         for form in formset.forms:
             initial = form.initial
+            typed = selectors.typed_line_amount(
+                initial.get("quantity", ""), initial.get("unit_price", "")
+            )
             rows.append(
                 {
                     "prefix": form.prefix,
-                    "amount": selectors.typed_amount(
-                        initial.get("quantity", ""), str(initial.get("unit_price", ""))
-                    ),
+                    "amount": typed.amount,
+                    "error": typed.error,
                     "budget_line": initial.get("budget_line"),
                     "rate": None,
                 }
@@ -375,16 +412,22 @@ class RequestAvailabilityView(CapabilityRequiredMixin, View):
                 for row in _typed_rows(request.GET)
                 if row["amount"] and row["rate"] is not None
             ]
+            unreadable = [number for number, row in enumerate(rows, start=1) if row.get("error")]
             return render(
                 request,
                 "procurement/partials/request_availability_rows.html",
-                {"rows": rows, "totals": document_totals(rows_with_rate)},
+                {
+                    "rows": rows,
+                    "totals": document_totals(rows_with_rate),
+                    "unreadable": unreadable,
+                },
             )
         line = request.GET.get("budget_line", "")
-        amount = request.GET.get("amount", "")
+        typed = selectors.typed_line_amount("1", request.GET.get("amount", ""))
         row = {
             "prefix": "",
-            "amount": int(amount) if amount.isdigit() else 0,
+            "amount": typed.amount,
+            "error": typed.error,
             "budget_line": int(line) if line.isdigit() else None,
             "rate": None,
         }
@@ -394,14 +437,6 @@ class RequestAvailabilityView(CapabilityRequiredMixin, View):
 
 # ---------------------------------------------------------------------------
 # The detail page
-
-
-def _may_override(user, purchase_request: PurchaseRequest) -> bool:
-    """Whether the approval form offers to go on over a short available amount."""
-    return holds(user, "override_available") or (
-        purchase_request.fiscal_year.control_mode == FiscalYear.ControlMode.WARN
-        and services.may_approve(user, purchase_request)
-    )
 
 
 class PurchaseRequestDetailView(CapabilityRequiredMixin, View):
@@ -424,12 +459,11 @@ class PurchaseRequestDetailView(CapabilityRequiredMixin, View):
         commitment = Commitment.objects.filter(purchase_request=purchase_request).first()
         is_buyer = holds(user, ENTER)
         is_approver = holds(user, access.APPROVE_REQUEST)
-        may_approve = (
-            state == State.SUBMITTED
-            and services.may_approve(user, purchase_request)
-            and purchase_request.requested_by_id != user.pk
-        )
-        may_override = may_approve and _may_override(user, purchase_request)
+        decision = services.approval_path(user, purchase_request, short=short)
+        Decision = services.Decision
+        may_approve = decision in (Decision.APPROVE, Decision.OVERRIDE)
+        may_override = may_approve and services.may_override(user, purchase_request)
+        may_transmit = decision == Decision.TRANSMIT
         return {
             "purchase_request": purchase_request,
             "lines": [
@@ -454,6 +488,12 @@ class PurchaseRequestDetailView(CapabilityRequiredMixin, View):
             and is_approver
             and not services.may_approve(user, purchase_request),
             "may_reject": state == State.SUBMITTED and is_approver,
+            "may_transmit": may_transmit,
+            "transfer_proposals": (
+                _transfer_proposals(purchase_request, rows)
+                if may_transmit and holds(user, "request_transfer")
+                else []
+            ),
             "may_cancel": state in services.CANCELLABLE
             and services.may_cancel(user, purchase_request),
             "may_reopen": is_buyer and state == State.REJECTED,
@@ -466,6 +506,31 @@ class PurchaseRequestDetailView(CapabilityRequiredMixin, View):
             ),
             "changes": document_changes(purchase_request),
         }
+
+
+def _transfer_proposals(purchase_request: PurchaseRequest, rows) -> list[dict]:
+    """For each short budget line, the transfer form prefilled: this line receives the
+    shortage (budgets:transfer-create lists the lines that can give it)."""
+    proposals = []
+    for row in rows:
+        if row.fits:
+            continue
+        query = urlencode(
+            {
+                "target": row.line.pk,
+                "amount": row.shortfall,
+                "reason": _("To cover the purchase request %(number)s")
+                % {"number": purchase_request.number},
+            }
+        )
+        proposals.append(
+            {
+                "line": row.line,
+                "shortfall": row.shortfall,
+                "url": f"{reverse('budgets:transfer-create')}?{query}",
+            }
+        )
+    return proposals
 
 
 # ---------------------------------------------------------------------------
@@ -528,6 +593,11 @@ class PurchaseRequestActionView(CapabilityRequiredMixin, View):
                 "commitment": commitment.number,
                 "amount": format_xpf(commitment.amount),
             }
+        if self.action == "transmit":
+            services.purchase_request_transmit(user=user, request=purchase_request, note=reason)
+            return _(
+                "Request %(number)s transmitted to the IT director: it waits on his home page."
+            ) % {"number": number}
         if self.action == "reject":
             services.purchase_request_reject(user=user, request=purchase_request, reason=reason)
             return _("Request %(number)s rejected; the buyer sees your reason.") % {
@@ -599,6 +669,11 @@ urlpatterns = [
         "demandes/<int:pk>/approuver/",
         _action("approve", access.APPROVE_REQUEST),
         name="request-approve",
+    ),
+    path(
+        "demandes/<int:pk>/transmettre/",
+        _action("transmit", "approve_purchase_request"),
+        name="request-transmit",
     ),
     path(
         "demandes/<int:pk>/rejeter/",

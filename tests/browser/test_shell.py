@@ -28,13 +28,22 @@ def test_chef_logs_in_sees_the_french_shell_and_the_pilotage_menu_then_logs_out(
     assert menu.get_by_role("link", name="Accueil").is_visible()
     assert menu.get_by_role("link", name="Documentation de l'API").count() == 1
     assert menu.get_by_text("Administration").count() == 0  # not staff
-    capabilities = page.get_by_test_id("capabilities")
-    assert capabilities.get_by_text("Approuver les demandes d'achat").is_visible()
-    assert capabilities.get_by_text("Saisir les factures fournisseurs").count() == 0
+    # The home page shows the work waiting first: none yet.
+    assert page.get_by_test_id("home-queues").get_by_text("Rien en attente").is_visible()
+    assert page.get_by_test_id("capabilities").count() == 0
     # Bootstrap, htmx and Chart.js load from our own static files, with no CSP violation.
     assert page.evaluate("typeof htmx !== 'undefined' && typeof Chart !== 'undefined'")
     assert page.evaluate("typeof bootstrap !== 'undefined'")
     screenshot(page, "chef-home")
+
+    # What the roles allow is in the user menu, « Mes droits ».
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("my-rights").click()
+    page.wait_for_url("**/mes-droits/")
+    capabilities = page.get_by_test_id("capabilities")
+    assert capabilities.get_by_text("Approuver les demandes d'achat").is_visible()
+    assert capabilities.get_by_text("Saisir les factures fournisseurs").count() == 0
+    assert capabilities.get_by_text("Gérer la refacturation").count() == 0  # no screen yet
 
     page.get_by_test_id("user-menu").click()
     assert page.get_by_test_id("role").inner_text() == "Pilotage (chef de section)"
@@ -51,6 +60,7 @@ def test_chef_logs_in_sees_the_french_shell_and_the_pilotage_menu_then_logs_out(
 def test_the_buyer_sees_his_own_capabilities_not_the_section_heads(page):
     UserFactory(username="acheteur", first_name="Jean", roles=["achat"])
     log_in(page, "acheteur")
+    page.goto(reverse("my-rights"))
     capabilities = page.get_by_test_id("capabilities")
     assert capabilities.get_by_text("Saisir les demandes d'achat").is_visible()
     assert capabilities.get_by_text("Approuver les demandes d'achat").count() == 0

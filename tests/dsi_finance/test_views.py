@@ -34,12 +34,61 @@ def test_home_greets_each_role_in_french_with_its_roles_and_capabilities(role, c
     assert "Se déconnecter" in page
 
 
-def test_home_lists_only_the_capabilities_of_the_role(chef, controleur, client_as):
-    chef_page = html.unescape(client_as(chef).get(reverse("home")).content.decode())
+def test_my_rights_lists_only_the_capabilities_of_the_role(chef, controleur, client_as):
+    chef_page = html.unescape(client_as(chef).get(reverse("my-rights")).content.decode())
     assert "Approuver les demandes d'achat" in chef_page
-    control_page = html.unescape(client_as(controleur).get(reverse("home")).content.decode())
+    control_page = html.unescape(client_as(controleur).get(reverse("my-rights")).content.decode())
     assert "Approuver les demandes d'achat" not in control_page
     assert "Télécharger les rapports" in control_page
+
+
+def test_my_rights_shows_only_what_has_a_screen_and_links_to_it(chef, client_as):
+    response = client_as(chef).get(reverse("my-rights"))
+    codes = [right.code for right in response.context["capabilities"]]
+    # The section head holds chargeback, conventions and archive checks: no screen yet.
+    assert chef.has_perm("dsi_finance.manage_chargeback")
+    for code in ("manage_chargeback", "manage_convention", "check_archive"):
+        assert code not in codes
+    assert "approve_purchase_request" in codes and "request_transfer" in codes
+    page = html.unescape(response.content.decode())
+    assert "Gérer la refacturation" not in page
+    transfers = next(r for r in response.context["capabilities"] if r.code == "request_transfer")
+    assert [page.url for page in transfers.pages] == [reverse("budgets:transfer-list")]
+
+
+def test_my_rights_follows_the_menu_not_a_list(chef):
+    from dsi_finance.menu import MenuItem, MenuSection, capabilities_with_screen
+
+    menu = (
+        MenuSection("Budget", (MenuItem("Virements", "budgets:transfer-list", "x", "view_all"),)),
+    )
+    assert [r.code for r in capabilities_with_screen(chef, menu=menu)] == ["view_all"]
+    menu = (
+        MenuSection(
+            "Budget",
+            (
+                MenuItem(
+                    "Virements",
+                    "budgets:transfer-list",
+                    "x",
+                    "view_all",
+                    serves=("request_transfer", "manage_chargeback"),
+                ),
+            ),
+        ),
+    )
+    codes = [r.code for r in capabilities_with_screen(chef, menu=menu)]
+    assert codes == ["view_all", "request_transfer", "manage_chargeback"]
+
+
+def test_my_rights_is_in_the_user_menu(acheteur, client_as):
+    page = client_as(acheteur).get(reverse("home")).content.decode()
+    assert f'href="{reverse("my-rights")}" data-testid="my-rights"' in page
+    assert "Mes droits" in page
+
+
+def test_my_rights_sends_an_anonymous_visitor_to_the_login_page(client):
+    assert_sends_to_login(client.get(reverse("my-rights")))
 
 
 def test_home_sends_an_anonymous_visitor_to_the_login_page(client):

@@ -244,6 +244,16 @@ def test_the_plan_is_the_same_on_every_run(seeded, year):
     assert 290 <= seeded["planned"] <= 330
 
 
+def test_every_request_subject_of_the_seeded_demo_reads_as_french(seeded, year):
+    """What the buyer sees in the list (tests/procurement/test_demo_subjects.py checks
+    every subject the builder can write, without seeding)."""
+    from tests.procurement.test_demo_subjects import faults
+
+    subjects = set(PurchaseRequest.objects.values_list("subject", flat=True))
+    assert len(subjects) > 100
+    assert {subject: faults(subject) for subject in subjects if faults(subject)} == {}
+
+
 def test_a_lower_volume_plans_fewer_requests_for_as_much_money(seeded, year):
     """Last year's purchasing (dsi_finance.demo) is played at half the volume: half as many
     requests, each larger, and fewer unhappy fates."""
@@ -257,3 +267,15 @@ def test_a_lower_volume_plans_fewer_requests_for_as_much_money(seeded, year):
     rejected = Counter(request.fate for request in half.requests)["rejected"]
     assert rejected == 7  # 14 at full volume
     assert [c.yearly for c in half.contracts] == [c.yearly for c in full.contracts]
+
+
+@pytest.mark.parametrize("username", ["acheteur", "comptable", "chef", "directeur"])
+def test_each_roles_home_counts_are_those_of_the_lists_it_links_to(seeded, year, username, client):
+    """On the demo's year: every queue of the home page, followed to its list, holds as
+    many rows as the home says (dsi_finance.home: one selector for both)."""
+    from tests.dsi_finance.home_pages import assert_home_counts_are_the_lists_counts
+
+    client.force_login(seeded["users"][username])
+    counts = assert_home_counts_are_the_lists_counts(client)
+    if username in ("acheteur", "comptable", "chef"):
+        assert counts, f"the demo gives {username} some work"

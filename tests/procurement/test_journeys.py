@@ -582,8 +582,9 @@ def row(line, description, quantity, unit_price, rate) -> dict:
 
 
 def test_a_purchase_goes_from_entry_to_closing_through_the_screens_with_exact_figures(
-    lines, people, intruders
+    lines, people, intruders, settings
 ):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"  # the order form is built
     buyer, head, assistant = people["acheteur"], people["chef"], people["comptable"]
     line_a, line_b = lines["a"], lines["b"]
     start_a, start_b = figures(line_a), figures(line_b)
@@ -815,7 +816,8 @@ def test_a_purchase_goes_from_entry_to_closing_through_the_screens_with_exact_fi
     assert form.fields["lines-0-commitment_line"] == str(line_1.pk)
     assert form.fields["lines-1-commitment_line"] == str(line_2.pk)
     assert form.fields["lines-0-amount"] == "750000"
-    form.fill({"lines-0-amount": "740 000", "lines-1-amount": "230 000"})
+    # The supplier's total with tax, typed from the paper, controls the lines.
+    form.fill({"lines-0-amount": "740 000", "lines-1-amount": "230 000", "total_ttc": "1 158 100"})
     refused(intruders, ["chef", "acheteur", "directeur", "controleur"], form.action(), form.fields)
     page = assistant.submit(form)
     invoice = Invoice.objects.get()
@@ -1089,18 +1091,23 @@ def test_a_short_line_is_approved_only_by_the_it_director_with_a_written_reason(
     assert page.text("short") == tr("Short by %(missing)s.", missing=format_xpf(300_000))
     page = submit_request(buyer, purchase_request)
 
-    # The section head may not go over it: refused, in French, nothing taken.
+    # The section head may not go over it: no approval offered, but what can succeed
+    # (transmit to the IT director, propose a transfer, send back); he transmits it.
     page = head.open(purchase_request.get_absolute_url())
+    assert not page.has("approve") and not page.has("override-help")
+    assert page.has("propose-transfer") and page.has("send-back")
     before = snapshot()
-    page = head.submit(page.form("decision-form"), button="approve")
+    form = page.form("short-decision-form").fill({"reason": "Pas de virement possible"})
+    page = head.submit(form, button="transmit")
     assert snapshot() == before
     assert page.state == RequestState.SUBMITTED
     assert page.messages == [
-        shortage_message(line_c, 800_000, 500_000)
-        + " "
-        + french("Only the IT director may override it, with a written reason.")
+        tr(
+            "Request %(number)s transmitted to the IT director: it waits on his home page.",
+            number=purchase_request.number,
+        )
     ]
-    assert not page.has("override-help")
+    assert page.text("transmit-note") == "Pas de virement possible"
 
     # The IT director is asked for a written reason, then goes over it.
     page = director.open(purchase_request.get_absolute_url())
@@ -1223,6 +1230,7 @@ def test_a_liquidation_above_the_threshold_waits_for_the_section_heads_validatio
     form.fill(
         {
             "supplier_number": "PF-77",
+            "total_ttc": "1 830 000",
             "invoice_date": today().isoformat(),
             "received_on": today().isoformat(),
         }
@@ -1283,7 +1291,7 @@ def test_a_rejected_request_goes_back_to_the_buyer_with_the_reason_and_is_rework
     page = buyer.open(page.link("edit"))
     form = page.form("request-form")
     assert form.fields["lines-INITIAL_FORMS"] == "1"
-    assert form.fields["lines-0-unit_price"] == "95000"
+    assert form.fields["lines-0-unit_price"] == "95 000"  # shown grouped, as typed
     form.fill({"lines-0-description": "Écrans 24 pouces", "lines-0-unit_price": "62 000"})
     page = buyer.submit(form)
     assert page.text("amount-ht") == xpf(620_000)
@@ -1326,6 +1334,7 @@ def test_a_direct_invoice_commits_and_liquidates_at_once_and_its_cancellation_gi
         {
             "supplier": supplier.pk,
             "supplier_number": "ABO-2026-11",
+            "total_ttc": "103 700",
             "invoice_date": today().isoformat(),
             "received_on": today().isoformat(),
             "lines-0-budget_line": line_b.pk,

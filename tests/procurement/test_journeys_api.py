@@ -151,7 +151,10 @@ def submitted_request(api: dict, supplier: Supplier, subject: str, rows: list[tu
 # The journey of a purchase through the API
 
 
-def test_a_purchase_goes_from_entry_to_closing_through_the_api_with_exact_figures(lines, api):
+def test_a_purchase_goes_from_entry_to_closing_through_the_api_with_exact_figures(
+    lines, api, settings
+):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"  # the order form is built
     buyer, head, assistant = api["acheteur"], api["chef"], api["comptable"]
     line_a, line_b = lines["a"], lines["b"]
     start_a, start_b = figures(line_a), figures(line_b)
@@ -294,6 +297,7 @@ def test_a_purchase_goes_from_entry_to_closing_through_the_api_with_exact_figure
         "invoice_date": today().isoformat(),
         "received_on": today().isoformat(),
         "commitment": commitment.pk,
+        "total_ttc": "1 158 100",  # optional in the API; given, it controls the lines
         "lines": [
             {"commitment_line": line_1, "quantity": "3", "amount_ht": "740000", "tax_rate": "22"},
             {
@@ -540,7 +544,10 @@ def test_a_short_line_is_approved_only_by_the_it_director_with_a_reason_through_
     assert norm(refusal["detail"]) == (
         shortage_message(line_c, 800_000, 500_000)
         + " "
-        + french("Only the IT director may override it, with a written reason.")
+        + french(
+            "Transmit the request to the IT director, propose a transfer to its line, "
+            "or send it back to the buyer."
+        )
     )
     # The section head's reason changes nothing: only the IT director overrides.
     response = api["chef"].post(approve_url, {"override_reason": "Urgent"}, format="json")

@@ -392,3 +392,23 @@ def test_cancelling_an_approved_request_through_the_api_releases_its_credits(
     assert response.json()["commitment"]["state"] == "cancelled"
     assert figures(line) == (0, 1_000_000)
     assert entries_of(commitment) == [("commit", 300_000, ""), ("release", -300_000, "Reporté")]
+
+
+def test_the_section_head_transmits_a_short_request_through_the_api(
+    as_user, acheteur, chef, directeur, line, supplier
+):
+    pr = purchase_request(
+        user=acheteur,
+        lines=[request_line(line, unit_price=1_200_000)],
+        supplier=supplier,
+        submit=True,
+    )
+    assert as_user(directeur).post(act(pr, "transmit"), {}, format="json").status_code == 403
+    assert as_user(acheteur).post(act(pr, "transmit"), {}, format="json").status_code == 403
+    response = as_user(chef).post(act(pr, "transmit"), {"reason": "Urgent"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["transmitted_by"], body["transmit_note"]) == ("chef", "Urgent")
+    assert body["state"] == "submitted" and body["transmitted_at"]
+    again = as_user(chef).post(act(pr, "transmit"), {}, format="json")
+    assert again.status_code == 400 and "déjà transmise" in again.json()["detail"]

@@ -24,7 +24,7 @@ from procurement.models import (
 )
 from procurement.services import requests as services
 from procurement.services.common import ProcurementError, next_number
-from tests.factories import BudgetLineFactory, FiscalYearFactory
+from tests.factories import BudgetLineFactory, FiscalYearFactory, NatureAccountFactory
 from tests.procurement.factories import (
     SupplierFactory,
     ensure_tax_rates,
@@ -728,3 +728,89 @@ def test_only_a_buyer_attaches_and_not_to_a_cancelled_request(
         )
     assert caught.value.code == "state"
     assert not Attachment.objects.exists()
+
+
+# ---------------------------------------------------------------------------
+# Short credits: approve, override or transmit, decided by one rule
+
+
+def test_the_approval_path_is_one_rule_for_every_case(acheteur, chef, directeur, line, supplier):
+    Decision = services.Decision
+    covered = submitted(acheteur, [request_line(line)], supplier)
+    short = submitted(acheteur, [request_line(line, unit_price=1_200_000)], supplier)
+    is_short = services.credits_short
+    assert not is_short(user=chef, request=covered) and is_short(user=chef, request=short)
+    assert services.approval_path(chef, covered, short=False) == Decision.APPROVE
+    assert services.approval_path(chef, short, short=True) == Decision.TRANSMIT
+    assert services.approval_path(directeur, short, short=True) == Decision.OVERRIDE
+    assert services.approval_path(acheteur, short, short=True) == Decision.NONE
+    FiscalYear.objects.filter(pk=line.fiscal_year_id).update(control_mode="warn")
+    short.refresh_from_db()
+    assert services.approval_path(chef, short, short=True) == Decision.OVERRIDE
+
+
+def test_the_section_head_transmits_a_short_request_to_the_director(
+    acheteur, chef, directeur, line, supplier
+):
+    pr = submitted(acheteur, [request_line(line, unit_price=1_200_000)], supplier)
+    services.purchase_request_transmit(user=chef, request=pr, note="  Urgent  ")
+    pr.refresh_from_db()
+    assert (pr.transmitted_by, pr.transmit_note, pr.state) == (chef, "Urgent", State.SUBMITTED)
+    assert pr.transmitted_at is not None
+    # Now the director's: the section head no longer decides it, the director overrides.
+    assert services.approval_path(chef, pr, short=True) == services.Decision.NONE
+    assert services.approval_path(directeur, pr, short=True) == services.Decision.OVERRIDE
+    with pytest.raises(ProcurementError, match="déjà transmise"):
+        services.purchase_request_transmit(user=chef, request=pr)
+    services.purchase_request_approve(user=directeur, request=pr, override_reason="Pare-feu")
+    pr.refresh_from_db()
+    assert pr.state == State.APPROVED and pr.decision_reason == "Pare-feu"
+
+
+def test_a_covered_request_is_not_transmitted(acheteur, chef, line, supplier):
+    pr = submitted(acheteur, [request_line(line)], supplier)
+    with pytest.raises(ProcurementError) as caught:
+        services.purchase_request_transmit(user=chef, request=pr)
+    assert caught.value.code == "not_transmittable"
+    pr.refresh_from_db()
+    assert pr.transmitted_at is None
+
+
+def test_only_the_section_head_transmits(acheteur, directeur, line, supplier):
+    pr = submitted(acheteur, [request_line(line, unit_price=1_200_000)], supplier)
+    for user in (acheteur, directeur):
+        with pytest.raises(PermissionDenied):
+            services.purchase_request_transmit(user=user, request=pr)
+
+
+def test_reopening_a_rejected_transmitted_request_sends_it_back_to_the_section_head(
+    acheteur, chef, directeur, line, supplier
+):
+    pr = submitted(acheteur, [request_line(line, unit_price=1_200_000)], supplier)
+    services.purchase_request_transmit(user=chef, request=pr)
+    services.purchase_request_reject(user=directeur, request=pr, reason="Attendre la DM2")
+    services.purchase_request_reopen(user=acheteur, request=pr)
+    pr.refresh_from_db()
+    assert pr.transmitted_at is None and pr.transmitted_by is None and pr.transmit_note == ""
+    assert pr.history.filter(history_change_reason="Transmise au DSI").exists()
+
+
+def test_at_chapter_level_the_rule_reads_the_chapters_available_as_the_commitment_does(
+    acheteur, chef, line, supplier
+):
+    sibling = funded_line(
+        2_000_000,
+        code="F-6157-INFRA",
+        nature_account=NatureAccountFactory(chapter=line.nature_account.chapter),
+    )
+    FiscalYear.objects.filter(pk=line.fiscal_year_id).update(control_level="chapter")
+    pr = submitted(acheteur, [request_line(line, unit_price=1_500_000)], supplier)
+    # The line alone lacks 500 000, its chapter (3 000 000) does not: approved by the head.
+    assert not services.credits_short(user=chef, request=pr)
+    assert services.approval_path(chef, pr, short=False) == services.Decision.APPROVE
+    services.purchase_request_approve(user=chef, request=pr)
+    big = submitted(acheteur, [request_line(sibling, unit_price=1_600_000)], supplier)
+    shortages = services.request_shortages(user=chef, request=big)
+    assert [(s.requested, s.available) for s in shortages] == [(1_600_000, 1_500_000)]
+    with pytest.raises(CreditsShortError, match="Transmettez la demande au DSI"):
+        services.purchase_request_approve(user=chef, request=big)

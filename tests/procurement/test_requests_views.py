@@ -747,3 +747,105 @@ def test_the_list_and_the_detail_page_do_not_query_per_row(client_as, chef, ache
     assert _queries(client, LIST_URL, {"tab": "to_approve"}) <= few
     detail = _queries(client, last.get_absolute_url())
     assert detail <= 25, detail
+
+
+# ---------------------------------------------------------------------------
+# Short credits: what the section head can do instead of a refused approval
+
+
+@pytest.fixture
+def short_request(acheteur, line, supplier):
+    """Submitted, 1 250 000 on a line with 1 000 000 available: short by 250 000."""
+    return purchase_request(
+        user=acheteur,
+        lines=[request_line(line, unit_price=1_250_000)],
+        supplier=supplier,
+        submit=True,
+    )
+
+
+def test_a_section_head_on_a_short_request_sees_what_can_succeed_not_approve(
+    client_as, chef, short_request, line
+):
+    page = page_text(client_as(chef).get(short_request.get_absolute_url()))
+    assert 'data-testid="approve"' not in page
+    assert "Approuver et engager" not in page
+    assert 'data-testid="transmit"' in page and "Transmettre au DSI" in page
+    assert 'data-testid="send-back"' in page and "Renvoyer à l’acheteur" in page
+    proposal = re.search(r'<a class="[^"]*" href="([^"]+)" data-testid="propose-transfer"', page)
+    assert proposal is not None
+    assert f"target={line.pk}" in proposal[1] and "amount=250000" in proposal[1]
+    assert f"Proposer un virement vers F-6156-INFRA ({xpf(250_000)})" in page
+
+
+def test_a_section_head_on_a_covered_request_approves_as_before(
+    client_as, acheteur, chef, line, supplier
+):
+    pr = purchase_request(user=acheteur, lines=[request_line(line)], supplier=supplier, submit=True)
+    page = page_text(client_as(chef).get(pr.get_absolute_url()))
+    assert "Approuver et engager" in page
+    assert 'data-testid="transmit"' not in page and 'data-testid="propose-transfer"' not in page
+
+
+def test_transmit_marks_the_request_and_the_directors_home_shows_it(
+    client_as, chef, directeur, short_request
+):
+    response = client_as(chef).post(
+        url("request-transmit", short_request), {"reason": "Renouvellement urgent"}, follow=True
+    )
+    assert any("transmise au DSI" in m for m in messages_of(response))
+    short_request.refresh_from_db()
+    assert short_request.state == State.SUBMITTED
+    assert short_request.transmitted_by == chef
+    assert short_request.transmit_note == "Renouvellement urgent"
+    page = page_text(response)
+    assert 'data-testid="transmitted"' in page and "Renouvellement urgent" in page
+    assert 'data-testid="transmit"' not in page  # once
+    assert short_request.history.first().history_change_reason == "Transmise au DSI"
+    # The director's home: the request is in his queue, and its list holds it.
+    director = client_as(directeur)
+    home = director.get(reverse("home")).content.decode()
+    assert re.search(r'data-queue="requests-transmitted" data-count="1"', home)
+    listed = director.get(f"{LIST_URL}?queue=requests-transmitted&tab=to_approve&year=")
+    assert [row.record.pk for row in listed.context["table"].rows] == [short_request.pk]
+    # Nor is it in the section head's queue any more.
+    chef_home = client_as(chef).get(reverse("home")).content.decode()
+    assert 'data-queue="requests-to-approve" data-count' not in chef_home
+
+
+def test_the_director_sees_the_override_reason_field_directly(
+    client_as, chef, directeur, short_request
+):
+    client_as(chef).post(url("request-transmit", short_request))
+    page = page_text(client_as(directeur).get(short_request.get_absolute_url()))
+    assert 'data-testid="override-help"' in page
+    assert "Approuver au-delà du disponible" in page
+    assert 'data-testid="transmit"' not in page
+
+
+def test_send_back_returns_the_request_to_the_buyer_with_the_reason(
+    client_as, chef, acheteur, short_request
+):
+    client_as(chef).post(url("request-reject", short_request), {"reason": "Attendre la DM2"})
+    short_request.refresh_from_db()
+    assert short_request.state == State.REJECTED
+    home = client_as(acheteur).get(reverse("home")).content.decode()
+    assert re.search(r'data-queue="requests-returned" data-count="1"', home)
+
+
+def test_transmit_refuses_the_wrong_roles(
+    client_as, acheteur, directeur, controleur, short_request
+):
+    target = url("request-transmit", short_request)
+    for user in (acheteur, directeur, controleur):
+        assert client_as(user).post(target).status_code == 403
+    short_request.refresh_from_db()
+    assert short_request.transmitted_at is None
+
+
+def test_transmit_answers_get_with_405(client_as, chef, short_request):
+    assert client_as(chef).get(url("request-transmit", short_request)).status_code == 405
+
+
+def test_transmit_sends_an_anonymous_visitor_to_the_login_page(client, short_request):
+    assert_sends_to_login(client.post(url("request-transmit", short_request)))
