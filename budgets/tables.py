@@ -8,30 +8,21 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from dsi_finance.money import format_xpf
-from dsi_finance.tables import BaseTable
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, amount_html, francs, with_currency
 
 from .models import Transfer
 from .selectors import Figures
 
 # --- DISCO, line ledger and transfers (helper "disco") ----------------------
 
-AMOUNT_ATTRS = {"th": {"class": "amount"}, "td": {"class": "amount"}, "tf": {"class": "amount"}}
-
 
 def person(user) -> str:
     return (user.get_full_name() or user.get_username()) if user else "—"
 
 
-def signed_xpf(value: int) -> str:
-    """`+1 000 F CFP` / `-1 000 F CFP`: a movement, not a balance."""
-    return ("+" if value > 0 else "") + format_xpf(value)
-
-
-def amount_html(value) -> str:
-    """An amount, in red when negative."""
-    css = "text-danger fw-semibold" if value is not None and value < 0 else ""
-    return format_html('<span class="{}">{}</span>', css, format_xpf(value))
+def signed_francs(value: int) -> str:
+    """`+1 000` / `-1 000`: a movement, not a balance (the header names the currency)."""
+    return ("+" if value > 0 else "") + francs(value)
 
 
 def percent(value) -> str:
@@ -78,13 +69,17 @@ class DiscoTable(BaseTable):
     account = tables.Column(verbose_name=_("Account"), accessor="nature_account__number")
     cost_centre = tables.Column(verbose_name=_("Cost centre"), accessor="cost_centre__code")
     project = tables.Column(verbose_name=_("Project"), accessor="project__code")
-    opened = FigureColumn("opened", verbose_name=_("Opened credits"))
-    committed = FigureColumn("committed", verbose_name=_("Committed"))
-    liquidated = FigureColumn("liquidated", verbose_name=_("Liquidated"))
+    opened = FigureColumn("opened", verbose_name=with_currency(_("Opened credits")))
+    committed = FigureColumn("committed", verbose_name=with_currency(_("Committed")))
+    liquidated = FigureColumn("liquidated", verbose_name=with_currency(_("Liquidated")))
     to_liquidate = FigureColumn(
-        "to_liquidate", verbose_name=_("To liquidate"), accessor="to_liquidate_amount"
+        "to_liquidate",
+        verbose_name=with_currency(_("To liquidate")),
+        accessor="to_liquidate_amount",
     )
-    available = FigureColumn("available", verbose_name=_("Available"), accessor="available_amount")
+    available = FigureColumn(
+        "available", verbose_name=with_currency(_("Available")), accessor="available_amount"
+    )
     execution_rate = tables.Column(
         verbose_name=_("Execution rate"),
         attrs=AMOUNT_ATTRS,
@@ -109,9 +104,11 @@ class LineLedgerTable(BaseTable):
 
     created_at = tables.Column(verbose_name=_("Date"), order_by=("pk",))
     kind = tables.Column(verbose_name=_("Movement"), orderable=False)
-    amount = tables.Column(verbose_name=_("Amount"), attrs=AMOUNT_ATTRS, orderable=False)
+    amount = tables.Column(
+        verbose_name=with_currency(_("Amount")), attrs=AMOUNT_ATTRS, orderable=False
+    )
     available_after = tables.Column(
-        verbose_name=_("Available after"), attrs=AMOUNT_ATTRS, orderable=False
+        verbose_name=with_currency(_("Available after")), attrs=AMOUNT_ATTRS, orderable=False
     )
     user = tables.Column(verbose_name=_("By"), orderable=False)
     document = tables.Column(verbose_name=_("Document"), accessor="document_id", orderable=False)
@@ -136,7 +133,7 @@ class LineLedgerTable(BaseTable):
         return record.get_kind_display()
 
     def render_amount(self, value):
-        return signed_xpf(value)
+        return signed_francs(value)
 
     def render_available_after(self, value):
         return amount_html(value)
@@ -159,7 +156,12 @@ def document_link(document) -> str:
         url = document.get_absolute_url()
     except (AttributeError, NoReverseMatch):
         return str(document)
-    return format_html('<a href="{}" hx-boost="false">{}</a>', url, document)
+    return format_html('<a href="{}" hx-boost="false" class="text-nowrap">{}</a>', url, document)
+
+
+def line_code(line) -> str:
+    """A budget line's code on one line (F-611-WEB-PORTAIL), its label on hover."""
+    return format_html('<span class="text-nowrap" title="{}">{}</span>', line.label, line.code)
 
 
 class TransferTable(BaseTable):
@@ -167,7 +169,7 @@ class TransferTable(BaseTable):
     requested_at = tables.Column(verbose_name=_("Requested at"))
     source = tables.Column(verbose_name=_("From"), order_by=("source__code",))
     target = tables.Column(verbose_name=_("To"), order_by=("target__code",))
-    amount = tables.Column(verbose_name=_("Amount"), attrs=AMOUNT_ATTRS)
+    amount = tables.Column(verbose_name=with_currency(_("Amount")), attrs=AMOUNT_ATTRS)
     state = tables.Column(verbose_name=_("State"))
     requested_by = tables.Column(verbose_name=_("Requested by"), orderable=False)
     decided_by = tables.Column(verbose_name=_("Decided by"), orderable=False, default="—")
@@ -178,7 +180,7 @@ class TransferTable(BaseTable):
 
     def render_number(self, record):
         return format_html(
-            '<a href="{}" hx-boost="false" class="fw-semibold">{}</a>',
+            '<a href="{}" hx-boost="false" class="fw-semibold text-nowrap">{}</a>',
             record.get_absolute_url(),
             record,
         )
@@ -187,13 +189,13 @@ class TransferTable(BaseTable):
         return date_format(localtime(value), "d/m/Y H:i")
 
     def render_source(self, value):
-        return format_html('<span title="{}">{}</span>', value.label, value.code)
+        return line_code(value)
 
     def render_target(self, value):
-        return format_html('<span title="{}">{}</span>', value.label, value.code)
+        return line_code(value)
 
     def render_amount(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_state(self, record):
         return transfer_state_badge(record)

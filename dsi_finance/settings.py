@@ -356,7 +356,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # WeasyPrint (and fontTools, which it uses to subset fonts) log every layout step
+    # at INFO: a report PDF would fill the worker's log.
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Demo data ------------------------------------------------------------
@@ -393,11 +399,19 @@ PROCUREMENT_ATTACHMENT_EXTENSIONS = (
 )
 # EUR converts at the fixed parity (DESIGN.md): XPF for one euro.
 EUR_PARITY = "119.331742"
-# The operator's identity on purchase orders.
+# The operator's identity on purchase orders. The default address is a placeholder: with
+# DEBUG off no order form is built until OPERATOR_ADDRESS is set (procurement/pdf.py);
+# with DEBUG on the form is marked « adresse à compléter ». Line breaks: "\n".
 OPERATOR_NAME = env("OPERATOR_NAME", default="Opérateur public de Nouvelle-Calédonie")
 OPERATOR_DEPARTMENT = env("OPERATOR_DEPARTMENT", default="Direction des systèmes d’information")
-OPERATOR_ADDRESS = env("OPERATOR_ADDRESS", default="BP 000 — 98800 Nouméa, Nouvelle-Calédonie")
+OPERATOR_ADDRESS_PLACEHOLDER = "BP 000 — 98800 Nouméa, Nouvelle-Calédonie"
+OPERATOR_ADDRESS = env("OPERATOR_ADDRESS", default=OPERATOR_ADDRESS_PLACEHOLDER)
 OPERATOR_RIDET = env("OPERATOR_RIDET", default="")
+# Who signs the orders: a name (may stay empty: signed by hand) and a title.
+OPERATOR_SIGNATORY_NAME = env("OPERATOR_SIGNATORY_NAME", default="")
+OPERATOR_SIGNATORY_TITLE = env(
+    "OPERATOR_SIGNATORY_TITLE", default="Le directeur des systèmes d’information"
+)
 
 # Covering indexes (INCLUDE) serve PostgreSQL, the production database; SQLite, the
 # embedded default, builds the same indexes without their extra columns.

@@ -3,10 +3,36 @@
 import django_tables2 as tables
 from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .exports import DATETIME, ExportColumn
+from .money import format_francs
 from .roles import Role
+
+# --- Amount columns --------------------------------------------------------------
+# A list writes its currency once, in the column header ("Montant HT (F CFP)"), and
+# its cells show the grouped figure only: "1 234 567". The `.amount` class (app.css)
+# right-aligns them with tabular figures and keeps each figure on one line.
+
+AMOUNT_ATTRS = {"th": {"class": "amount"}, "td": {"class": "amount"}, "tf": {"class": "amount"}}
+CURRENCY = "F\u00a0CFP"
+
+
+def with_currency(label):
+    """`Montant HT` -> `Montant HT (F CFP)`, for the header of a column of francs."""
+    return format_lazy("{} ({})", label, CURRENCY)
+
+
+def francs(value) -> str:
+    """`1234567` -> `1 234 567` (no currency: the header names it); empty -> `—`."""
+    return format_francs(value)
+
+
+def amount_html(value) -> str:
+    """An amount of a list cell, in red when negative."""
+    css = "text-danger fw-semibold" if value is not None and value < 0 else ""
+    return format_html('<span class="{}">{}</span>', css, francs(value))
 
 
 class BaseTable(tables.Table):

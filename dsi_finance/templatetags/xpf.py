@@ -2,7 +2,7 @@
 
 from django import template
 
-from dsi_finance.money import format_xpf
+from dsi_finance.money import format_francs, format_xpf
 
 register = template.Library()
 
@@ -11,3 +11,10 @@ register = template.Library()
 def xpf(value) -> str:
     """`{{ line.available|xpf }}` -> `1 234 567 F CFP`."""
     return format_xpf(value)
+
+
+@register.filter(name="francs", is_safe=True)
+def francs(value) -> str:
+    """`{{ line.available|francs }}` -> `1 234 567`: a list cell, whose header names the
+    currency (`Disponible (F CFP)`)."""
+    return format_francs(value)

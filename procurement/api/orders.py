@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, renderers, viewsets
+from rest_framework import exceptions, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -24,7 +24,7 @@ from dsi_finance.idempotency import IdempotentCreateMixin
 
 from .. import access
 from ..models import CommitmentLine, PurchaseOrder
-from ..pdf import order_pdf_filename, render_order_pdf
+from ..pdf import OrderPdfUnavailable, order_pdf_filename, render_order_pdf
 from ..selectors.orders import order_list
 from ..serializers.orders import (
     PurchaseOrderInputSerializer,
@@ -32,6 +32,13 @@ from ..serializers.orders import (
     ReasonInputSerializer,
 )
 from ..services import orders as services
+
+
+class OrderPdfConflict(exceptions.APIException):
+    """409: the order form cannot be built until the instance's configuration is finished."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "operator_address_missing"
 
 
 class PdfRenderer(renderers.BaseRenderer):
@@ -138,7 +145,15 @@ class PurchaseOrderViewSet(
 
     @extend_schema(
         summary=_("The order form (PDF)"),
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(
+                description=_(
+                    "The operator's address (OPERATOR_ADDRESS) is still the placeholder: "
+                    "no order form is built in production until it is set."
+                )
+            ),
+        },
     )
     @action(
         detail=True,
@@ -148,7 +163,11 @@ class PurchaseOrderViewSet(
     )
     def pdf(self, request, pk=None):
         order = self.get_object()
-        response = HttpResponse(render_order_pdf(order), content_type="application/pdf")
+        try:
+            data = render_order_pdf(order)
+        except OrderPdfUnavailable as error:
+            raise OrderPdfConflict(str(error)) from error
+        response = HttpResponse(data, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{order_pdf_filename(order)}"'
         return response
 

@@ -6,9 +6,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from budgets.tables import AMOUNT_ATTRS, amount_html
-from dsi_finance.money import format_xpf
-from dsi_finance.tables import BaseTable
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, amount_html, francs, with_currency
 
 from ..models import Commitment
 
@@ -46,9 +44,9 @@ class CommitmentTable(BaseTable):
     kind = tables.Column(verbose_name=_("Kind"))
     supplier = tables.Column(verbose_name=_("Supplier"), order_by=("supplier__name",))
     subject = tables.Column(verbose_name=_("Subject"))
-    amount = tables.Column(verbose_name=_("Committed"), attrs=AMOUNT_ATTRS)
-    liquidated = tables.Column(verbose_name=_("Liquidated"), attrs=AMOUNT_ATTRS)
-    remaining = tables.Column(verbose_name=_("Remainder"), attrs=AMOUNT_ATTRS)
+    amount = tables.Column(verbose_name=with_currency(_("Committed")), attrs=AMOUNT_ATTRS)
+    liquidated = tables.Column(verbose_name=with_currency(_("Liquidated")), attrs=AMOUNT_ATTRS)
+    remaining = tables.Column(verbose_name=with_currency(_("Remainder")), attrs=AMOUNT_ATTRS)
     state = tables.Column(verbose_name=_("State"))
 
     class Meta(BaseTable.Meta):
@@ -66,10 +64,10 @@ class CommitmentTable(BaseTable):
         return record.get_kind_display()
 
     def render_amount(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_liquidated(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_remaining(self, value):
         return amount_html(value)

@@ -10,8 +10,7 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from budgets.tables import AMOUNT_ATTRS
-from dsi_finance.tables import BaseTable
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, with_currency
 
 
 def days_late_text(days_late) -> str:
@@ -31,8 +30,8 @@ class InvoiceTable(BaseTable):
     supplier = _column(_("Supplier"))
     supplier_number = _column(_("Supplier's number"))
     commitment = _column(_("Commitment"))
-    amount_ht = _column(_("Before tax"), attrs=AMOUNT_ATTRS)
-    amount_ttc = _column(_("With tax"), attrs=AMOUNT_ATTRS)
+    amount_ht = _column(with_currency(_("Amount before tax")), attrs=AMOUNT_ATTRS)
+    amount_ttc = _column(with_currency(_("Amount with tax")), attrs=AMOUNT_ATTRS)
     due_on = _column(_("Due on"))
     days_late = _column(_("Late"), attrs=AMOUNT_ATTRS)
     state = _column(_("State"))

@@ -3,9 +3,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from budgets.tables import AMOUNT_ATTRS
-from dsi_finance.money import format_xpf
-from dsi_finance.tables import BaseTable
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, francs, with_currency
 
 from ..models import PurchaseOrder
 from .commitments import badge, local_date, number_link
@@ -29,8 +27,10 @@ class PurchaseOrderTable(BaseTable):
         verbose_name=_("Subject"), accessor="commitment__subject", orderable=False
     )
     commitment = tables.Column(verbose_name=_("Commitment"), order_by=("commitment__number",))
-    amount_ht = tables.Column(verbose_name=_("Before tax"), attrs=AMOUNT_ATTRS)
-    amount_ttc = tables.Column(verbose_name=_("With tax"), attrs=AMOUNT_ATTRS)
+    amount_ht = tables.Column(
+        verbose_name=with_currency(_("Amount before tax")), attrs=AMOUNT_ATTRS
+    )
+    amount_ttc = tables.Column(verbose_name=with_currency(_("Amount with tax")), attrs=AMOUNT_ATTRS)
     state = tables.Column(verbose_name=_("State"))
 
     class Meta(BaseTable.Meta):
@@ -48,10 +48,10 @@ class PurchaseOrderTable(BaseTable):
         return number_link(value)
 
     def render_amount_ht(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_amount_ttc(self, value):
-        return format_xpf(value)
+        return francs(value)
 
     def render_state(self, record):
         return order_state_badge(record)

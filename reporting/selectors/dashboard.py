@@ -59,6 +59,40 @@ CARD_FIGURES = ("opened", "committed", "liquidated", "available", "execution_rat
 # The figures the ledger-entry list (reporting:dashboard-entries) sums.
 ENTRY_FIGURES = ("opened", "committed", "liquidated", "available")
 
+# --- Pace: spending against the linear path (helper "layout") -----------------------
+# A figure is not good or bad news by itself: a fall of the available amount in November
+# is the budget being used. What the director must see is the pace: liquidated ahead of
+# the linear path (opened × share of the year elapsed) by more than PACE_TOLERANCE of the
+# opened credits warns (credits may run out before December); behind it is information
+# (under-execution, credits that may be reallocated); within it, neutral.
+PACE_TOLERANCE = Decimal("0.05")
+AHEAD, BEHIND, ON_TRACK = "ahead", "behind", "on_track"
+# Bootstrap colour of each pace, for the cards (text-<tone>-emphasis, badges) and charts.
+PACE_TONES = {AHEAD: "warning", BEHIND: "info", ON_TRACK: "secondary"}
+
+
+def pace(*, spent: int, opened: int, elapsed: Decimal) -> str | None:
+    """AHEAD, BEHIND or ON_TRACK: `spent` against `opened` × `elapsed` (the share of the
+    year gone, 0 to 1); None without credits or before the year starts."""
+    if opened <= 0 or elapsed <= 0:
+        return None
+    gap = Decimal(spent - opened * elapsed) / opened
+    if gap > PACE_TOLERANCE:
+        return AHEAD
+    if gap < -PACE_TOLERANCE:
+        return BEHIND
+    return ON_TRACK
+
+
+def year_elapsed(year: int, today: date) -> Decimal:
+    """The share of calendar year `year` gone at the end of `today` (0 to 1)."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    if today < start:
+        return Decimal(0)
+    if today >= end:
+        return Decimal(1)
+    return Decimal((today - start).days + 1) / Decimal((end - start).days + 1)
+
 
 def local_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
@@ -96,7 +130,7 @@ def fiscal_year_from(value) -> FiscalYear | None:
 # Ledger sums: by figure up to a date, by month
 
 
-def _end_of_day(day: date) -> datetime:
+def end_of_day(day: date) -> datetime:
     """The first instant after `day`, in Nouméa time."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=local_zone())
 
@@ -121,7 +155,7 @@ def figure_entries(
     up to `until` (a Nouméa date, included) when given: what the ledger list shows."""
     entries = year_entries(fiscal_year).filter(kind__in=FIGURE_KINDS[figure])
     if until is not None:
-        entries = entries.filter(created_at__lt=_end_of_day(until))
+        entries = entries.filter(created_at__lt=end_of_day(until))
     return entries
 
 
@@ -132,7 +166,7 @@ def ledger_figures(*, fiscal_year: FiscalYear | int, until: date | None = None) 
     entries = year_entries(fiscal_year)
     if until is None:
         return _figure_sums(entries)
-    end = _end_of_day(until)
+    end = end_of_day(until)
     entries = entries.filter(created_at__lt=end)
     if end > timezone.now():
         return _figure_sums(entries)
@@ -261,6 +295,12 @@ class Card:
     last_year: int | Decimal | None  # at the same date last year; None without a last year
     url: str
     last_year_url: str | None
+    pace: str | None = None  # the year's pace, for the figures that spending moves
+
+    @property
+    def tone(self) -> str:
+        """The colour of its change against last year: the pace's, neutral otherwise."""
+        return PACE_TONES.get(self.pace, "secondary")
 
     @property
     def is_rate(self) -> bool:
@@ -281,6 +321,7 @@ class MonthPoint:
     last_year: int | None  # last year's cumulative at the end of the same month
     url: str | None
     last_year_url: str | None
+    pace: str | None = None  # the month's cumulative liquidated against the linear path
 
 
 @dataclass(frozen=True)
@@ -293,6 +334,11 @@ class Bar:
     to_liquidate: int
     available: int
     url: str
+    pace: str | None = None  # its liquidated amount against the linear path
+
+    @property
+    def tone(self) -> str:
+        return PACE_TONES.get(self.pace, "secondary")
 
 
 @dataclass(frozen=True)
@@ -338,6 +384,16 @@ class Dashboard:
     requests: WaitingRequests | None
     invoices: LateInvoices | None
     years: list[int]
+    pace: str | None = None  # the year's liquidated amount against the linear path
+    elapsed: Decimal = Decimal(0)  # the share of the year gone
+
+    @property
+    def pace_tone(self) -> str:
+        return PACE_TONES.get(self.pace, "secondary")
+
+    @property
+    def elapsed_percent(self) -> Decimal:
+        return self.elapsed * 100
 
     @property
     def figures(self) -> dict[str, Card]:
@@ -350,7 +406,7 @@ def _figure_value(figures: Figures, key: str):
     return getattr(figures, key)
 
 
-def _bars(lines: QuerySet, axis: str, year: int) -> list[Bar]:
+def _bars(lines: QuerySet, axis: str, year: int, elapsed: Decimal = Decimal(0)) -> list[Bar]:
     bars = []
     for row in availability_by(lines, axis):
         code = row.key[0]
@@ -371,6 +427,7 @@ def _bars(lines: QuerySet, axis: str, year: int) -> list[Bar]:
                 to_liquidate=f.to_liquidate,
                 available=f.available,
                 url=url,
+                pace=pace(spent=f.liquidated, opened=f.opened, elapsed=elapsed),
             )
         )
     return bars
@@ -517,6 +574,8 @@ def dashboard(*, actor, fiscal_year: FiscalYear | int | None = None, today: date
         else:
             last = ledger_figures(fiscal_year=previous, until=as_of)
 
+    elapsed_share = year_elapsed(year, today)
+    year_pace = pace(spent=totals.liquidated, opened=totals.opened, elapsed=elapsed_share)
     cards = []
     for key in CARD_FIGURES:
         last_year_url = None
@@ -533,6 +592,8 @@ def dashboard(*, actor, fiscal_year: FiscalYear | int | None = None, today: date
                 last_year=_figure_value(last, key) if last is not None else None,
                 url=disco_url(year),
                 last_year_url=last_year_url,
+                # The opened credits are voted, not spent: their change has no pace.
+                pace=None if key == "opened" else year_pace,
             )
         )
 
@@ -554,6 +615,11 @@ def dashboard(*, actor, fiscal_year: FiscalYear | int | None = None, today: date
                     if previous is not None
                     else None
                 ),
+                pace=(
+                    pace(spent=current[m - 1], opened=totals.opened, elapsed=Decimal(m) / 12)
+                    if shown
+                    else None
+                ),
             )
         )
 
@@ -564,11 +630,13 @@ def dashboard(*, actor, fiscal_year: FiscalYear | int | None = None, today: date
         as_of=as_of,
         cards=cards,
         months=months,
-        sections=_bars(lines, "section", year),
-        chapters=_bars(lines, "chapter", year),
+        sections=_bars(lines, "section", year, elapsed_share),
+        chapters=_bars(lines, "chapter", year, elapsed_share),
         at_risk=lines_at_risk(actor=actor, fiscal_year=fiscal_year),
         at_risk_url=disco_url(year, low="on"),
         requests=waiting_requests(actor=actor, fiscal_year=fiscal_year),
         invoices=late_invoices(actor=actor, fiscal_year=fiscal_year, today=today),
         years=years,
+        pace=year_pace,
+        elapsed=elapsed_share,
     )

@@ -80,6 +80,7 @@ def chart_data(board: Dashboard) -> dict:
             "committed": [bar.committed for bar in rows],
             "opened": [bar.opened for bar in rows],
             "urls": [bar.url for bar in rows],
+            "pace": [bar.pace for bar in rows],
         }
 
     year = board.fiscal_year.year if board.fiscal_year else None
@@ -92,6 +93,7 @@ def chart_data(board: Dashboard) -> dict:
             "last_year": [p.last_year for p in board.months],
             "urls": [p.url for p in board.months],
             "last_year_urls": [p.last_year_url for p in board.months],
+            "pace": [p.pace for p in board.months],
         },
         "sections": bars(board.sections),
         "chapters": bars(board.chapters),
@@ -104,6 +106,11 @@ def chart_data(board: Dashboard) -> dict:
             "bar_available": _("Available"),
             "committed": _("Committed"),
             "opened": _("Opened credits"),
+            "pace": {
+                "ahead": _("Spending ahead of the linear path"),
+                "behind": _("Spending behind the linear path"),
+                "on_track": _("Spending close to the linear path"),
+            },
         },
     }
 
@@ -143,7 +150,9 @@ class EntryTable(LineLedgerTable):
 
     def render_budget_line(self, value):
         url = reverse("budgets:line-detail", args=[value.pk])
-        return format_html('<a href="{}" hx-boost="false">{}</a>', url, value.code)
+        return format_html(
+            '<a href="{}" hx-boost="false" class="text-nowrap">{}</a>', url, value.code
+        )
 
 
 class DashboardEntriesView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, TemplateView):

@@ -4,13 +4,21 @@
 (() => {
   const francs = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 0 });
   const xpf = (value) => (value === null || value === undefined ? "—" : `${francs.format(value)} F CFP`);
+  // Axes in millions ("12 M", "1,5 M"): full amounts overlap; tooltips keep them whole.
+  const millionsFormat = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
+  const millions = (value) => (value === 0 ? "0" : `${millionsFormat.format(value / 1e6)}\u00a0M`);
   const COLOURS = {
     liquidated: "#0d6efd",
     to_liquidate: "#fd7e14",
     available: "#20c997",
     linear: "#6c757d",
     last_year: "#adb5bd",
+    available_neutral: "#ced4da",
   };
+  // Colour by meaning (reporting.selectors.dashboard.PACE_TONES): spending ahead of the
+  // linear path warns, behind informs, close to it stays the figure's own colour.
+  const PACE_COLOURS = { ahead: "#e0a800", behind: "#0aa2c0" };
+  const paceColour = (pace, fallback) => PACE_COLOURS[pace] || fallback;
 
   // Navigate to the URL of the element clicked (urls[index], or urlsByDataset[dataset][index]).
   function linkTo(urlsOf) {
@@ -34,6 +42,9 @@
         data: data.liquidated,
         borderColor: COLOURS.liquidated,
         backgroundColor: COLOURS.liquidated,
+        pointBackgroundColor: data.liquidated.map((_v, i) => paceColour(data.pace[i], COLOURS.liquidated)),
+        pointBorderColor: data.liquidated.map((_v, i) => paceColour(data.pace[i], COLOURS.liquidated)),
+        pointRadius: 4,
         tension: 0.2,
         urls: data.urls,
       },
@@ -65,26 +76,41 @@
         interaction: { mode: "nearest", intersect: true },
         onClick: linkTo((dataset, index) => datasets[dataset].urls[index]),
         onHover: hoverPointer,
-        scales: { y: { beginAtZero: true, ticks: { callback: (value) => francs.format(value) } } },
+        scales: { y: { beginAtZero: true, ticks: { callback: (value) => millions(value) } } },
         plugins: {
-          tooltip: { callbacks: { label: (item) => `${item.dataset.label} : ${xpf(item.raw)}` } },
+          tooltip: {
+            callbacks: {
+              label: (item) => `${item.dataset.label} : ${xpf(item.raw)}`,
+              footer: (items) => {
+                const pace = items[0].datasetIndex === 0 && data.pace[items[0].dataIndex];
+                return pace ? labels.pace[pace] : "";
+              },
+            },
+          },
         },
       },
     });
   }
 
   function barsChart(canvas, data, labels, horizontal) {
-    const segment = (key) => ({
+    const segment = (key, colour) => ({
       label: labels[`bar_${key}`],
       data: data[key],
-      backgroundColor: COLOURS[key],
+      backgroundColor: colour || COLOURS[key],
       stack: "figures",
     });
+    // The liquidated segment takes its bar's pace colour; the available amount is neutral
+    // (what is left is neither good nor bad news: the pace says which).
+    const liquidatedColours = data.pace.map((pace) => paceColour(pace, COLOURS.liquidated));
     return new window.Chart(canvas, {
       type: "bar",
       data: {
         labels: data.labels,
-        datasets: [segment("liquidated"), segment("to_liquidate"), segment("available")],
+        datasets: [
+          segment("liquidated", liquidatedColours),
+          segment("to_liquidate"),
+          segment("available", COLOURS.available_neutral),
+        ],
       },
       options: {
         maintainAspectRatio: false,
@@ -92,8 +118,8 @@
         onClick: linkTo((_dataset, index) => data.urls[index]),
         onHover: hoverPointer,
         scales: {
-          x: { stacked: true, ticks: horizontal ? { callback: (value) => francs.format(value) } : {} },
-          y: { stacked: true, ticks: horizontal ? {} : { callback: (value) => francs.format(value) } },
+          x: { stacked: true, ticks: horizontal ? { callback: (value) => millions(value) } : {} },
+          y: { stacked: true, ticks: horizontal ? {} : { callback: (value) => millions(value) } },
         },
         plugins: {
           tooltip: {
@@ -101,10 +127,12 @@
               label: (item) => `${item.dataset.label} : ${xpf(item.raw)}`,
               footer: (items) => {
                 const i = items[0].dataIndex;
-                return [
+                const lines = [
                   `${labels.committed} : ${xpf(data.committed[i])}`,
                   `${labels.opened} : ${xpf(data.opened[i])}`,
                 ];
+                if (data.pace[i]) lines.push(labels.pace[data.pace[i]]);
+                return lines;
               },
             },
           },

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from dsi_finance.money import format_xpf
+from dsi_finance.money import format_francs, format_xpf
 from tests.browser.conftest import screenshot
 from tests.factories import TEST_PASSWORD
 from tests.reporting.test_dashboard import books  # noqa: F401 (fixture)
@@ -74,7 +74,53 @@ def test_the_director_sees_the_charts_and_clicks_a_section_through_to_disco(
         500_000,
         100_000,
         1_500_000,
-    ):  # opened, committed, liquidated, available
-        assert format_xpf(amount) in footer
+    ):  # opened, committed, liquidated, available (the currency is in the headers)
+        assert format_francs(amount) in footer
     screenshot(page, "directeur-dashboard-to-disco")
+    assert page.errors == []
+
+
+def test_the_chart_axes_read_millions_and_the_tooltips_whole_amounts(
+    page,
+    directeur,
+    books,  # noqa: F811
+):
+    page.goto(reverse("login"))
+    page.get_by_label("Nom d'utilisateur").fill("directeur")
+    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")
+    page.goto(reverse("reporting:dashboard"))
+    page.wait_for_function("() => window.dashboardCharts && window.dashboardCharts.chapters")
+    ticks = page.evaluate(
+        """() => {
+          const c = window.dashboardCharts;
+          return {
+            months: c.months.scales.y.ticks.map((t) => t.label),
+            sections: c.sections.scales.y.ticks.map((t) => t.label),
+            chapters: c.chapters.scales.x.ticks.map((t) => t.label),
+          };
+        }"""
+    )
+    for axis, labels in ticks.items():
+        assert len(labels) > 2, axis
+        assert all(label == "0" or label.endswith("\u00a0M") for label in labels), (axis, labels)
+    # The opened credits are 3 500 000: the monthly axis goes beyond "3,5 M" in steps.
+    assert "3,5\u00a0M" in ticks["months"] or "4\u00a0M" in ticks["months"]
+    tooltip = page.evaluate(
+        """() => window.dashboardCharts.chapters.options.plugins.tooltip.callbacks.label(
+             {dataset: {label: "Liquidé"}, raw: 1234567})"""
+    )
+    assert tooltip.replace("\u202f", " ").replace("\u00a0", " ") == "Liquidé : 1 234 567 F CFP"
+    # Colour by meaning: each chapter's liquidated segment takes the colour of its pace.
+    colours = page.evaluate(
+        """() => {
+          const data = JSON.parse(document.getElementById("dashboard-data").textContent);
+          const chart = window.dashboardCharts.chapters;
+          return data.chapters.pace.map((pace, i) =>
+            [pace, chart.data.datasets[0].backgroundColor[i]]);
+        }"""
+    )
+    expected = {"ahead": "#e0a800", "behind": "#0aa2c0", "on_track": "#0d6efd", None: "#0d6efd"}
+    assert colours and all(colour == expected[pace] for pace, colour in colours)
     assert page.errors == []

@@ -23,6 +23,12 @@ NBSP = "\u00a0"
 NNBSP = "\u202f"
 
 
+def figure(francs: int) -> str:
+    """A list cell: the grouped figure, the currency being in the column header."""
+    sign = "-" if francs < 0 else ""
+    return sign + f"{abs(francs):,}".replace(",", NNBSP)
+
+
 def xpf(francs: int) -> str:
     sign = "-" if francs < 0 else ""
     return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
@@ -70,7 +76,7 @@ def test_chef_filters_the_disco_page_in_place_and_drills_down_to_a_lines_entries
     page.goto(reverse("budgets:disco"))
     region = page.locator("#table-region")
     assert region.locator("tbody tr").count() == 3
-    assert xpf(8_500_000) in region.locator("tfoot").inner_text()
+    assert figure(8_500_000) in region.locator("tfoot").inner_text()
 
     # Filter by cost centre: htmx swaps the table in place and the URL follows.
     page.evaluate("window.sameDocument = true")  # lost if the whole page reloads
@@ -79,8 +85,8 @@ def test_chef_filters_the_disco_page_in_place_and_drills_down_to_a_lines_entries
     expect(region.locator("tbody tr")).to_have_count(2)
     assert page.evaluate("window.sameDocument === true")
     footer = region.locator("tfoot").inner_text()
-    assert xpf(3_500_000) in footer  # opened: 2 000 000 + 1 500 000
-    assert xpf(2_650_000) in footer  # available: 3 500 000 - 850 000
+    assert figure(3_500_000) in footer  # opened: 2 000 000 + 1 500 000
+    assert figure(2_650_000) in footer  # available: 3 500 000 - 850 000
 
     # Then search within the cost centre.
     page.locator("input[name=q]").fill("progiciel")
@@ -93,7 +99,7 @@ def test_chef_filters_the_disco_page_in_place_and_drills_down_to_a_lines_entries
 
     # Drill from the line's available amount to the entries behind it.
     available = row.locator("a[data-figure=available]")
-    assert available.inner_text() == xpf(1_150_000)
+    assert available.inner_text() == figure(1_150_000)
     available.click()
     page.wait_for_url(f"**{reverse('budgets:line-detail', args=[erp.pk])}?figure=available")
     assert page.get_by_test_id("line-code").inner_text() == "F-6156-APPLI"
@@ -102,12 +108,12 @@ def test_chef_filters_the_disco_page_in_place_and_drills_down_to_a_lines_entries
     assert kinds == ["commit", "commit", "open"]  # the liquidation does not make the available
     amounts = ledger.locator("tbody tr td.amount").all_inner_texts()
     assert amounts == [
-        f"+{xpf(250_000)}",
-        xpf(1_150_000),
-        f"+{xpf(600_000)}",
-        xpf(1_400_000),
-        f"+{xpf(2_000_000)}",
-        xpf(2_000_000),
+        f"+{figure(250_000)}",
+        figure(1_150_000),
+        f"+{figure(600_000)}",
+        figure(1_400_000),
+        f"+{figure(2_000_000)}",
+        figure(2_000_000),
     ]
     assert "TMA-RH Tierce maintenance RH" in ledger.inner_text()
     screenshot(page, "chef-line-available-entries")

@@ -66,7 +66,8 @@ def order():
     return orders.purchase_order_create(user=buyer, commitment=commitment)
 
 
-def test_the_buyer_downloads_the_order_form_and_its_total_is_right(page, order):
+def test_the_buyer_downloads_the_order_form_and_its_total_is_right(page, order, settings):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"  # not the placeholder
     assert order.amount_ttc == 4_846_950
     log_in(page, "acheteur")
     page.goto(reverse("procurement:order-detail", args=[order.pk]))
@@ -117,8 +118,8 @@ def test_the_section_head_opens_a_recurring_contract_with_live_availability(page
     page.goto(reverse("procurement:commitment-create"))
     page.locator("select[name=supplier]").select_option(str(supplier.pk))
     page.locator("input[name=subject]").fill("Liaisons fibre 2026")
-    page.locator("input[name=period_start]").fill("2026-01-01")
-    page.locator("input[name=period_end]").fill("2026-12-31")
+    page.locator("input[name=period_start]").fill("01/01/2026")
+    page.locator("input[name=period_end]").fill("31/12/2026")
     rows = page.locator("tr.commitment-line-row")
     rows.nth(0).locator("select").select_option(str(maintenance.pk))
     expect(rows.nth(0).locator("[data-figure=available]")).to_have_text(xpf(3_000_000))

@@ -21,6 +21,12 @@ NBSP = "\u00a0"
 NNBSP = "\u202f"
 
 
+def figure(francs: int) -> str:
+    """How a list cell writes an amount (its header names the currency): `1 234 567`."""
+    sign = "-" if francs < 0 else ""
+    return sign + f"{abs(francs):,}".replace(",", NNBSP)
+
+
 def xpf(francs: int, sign: bool = False) -> str:
     text = f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
     if francs < 0:
@@ -162,12 +168,13 @@ def test_each_entry_shows_its_signed_amount_the_available_after_it_who_and_why(
 ):
     text = page_text(client_as(chef).get(url(line)))
     row = text.split('data-kind="release"')[1].split("</tr>")[0]
-    assert xpf(-150_000) in row
-    assert xpf(650_000) in row  # available after the release
+    # The list's cells: figures only, the currency is in the headers.
+    assert f">{figure(-150_000)}<" in row
+    assert f">{figure(650_000)}<" in row  # available after the release
     assert "Option non levée" in row
     assert chef.get_full_name() in row
     transfer_row = text.split('data-kind="transfer_in"')[1].split("</tr>")[0]
-    assert xpf(200_000, sign=True) in transfer_row
+    assert f">+{figure(200_000)}<" in transfer_row
     assert directeur.get_full_name() in transfer_row
 
 

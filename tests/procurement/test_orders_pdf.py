@@ -37,12 +37,15 @@ def order(settings, chef, acheteur):
     settings.OPERATOR_DEPARTMENT = "Direction des systèmes d’information"
     settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"
     settings.OPERATOR_RIDET = "0123456.001"
+    settings.OPERATOR_SIGNATORY_NAME = "Jean Wamytan"
+    settings.OPERATOR_SIGNATORY_TITLE = "Directeur des systèmes d’information"
     ensure_tax_rates()
-    line = funded_line(50_000_000, code="I-2183-INFRA")
+    line = funded_line(50_000_000, code="I-2183-INFRA", label="Serveurs et stockage de la salle B")
     supplier = SupplierFactory(
         name="Calédonie Informatique SARL",
         ridet="1234567.001",
         address="15 avenue du Maréchal Foch\n98800 Nouméa",
+        payment_terms_days=45,
     )
     commitment = request_commitment(
         chef,
@@ -113,7 +116,8 @@ def test_the_pdf_file_is_named_after_the_order(order):
     assert order_pdf_filename(order) == "BC-2026-00001.pdf"
 
 
-def test_a_long_order_runs_over_several_numbered_pages(chef, acheteur):
+def test_a_long_order_runs_over_several_numbered_pages(settings, chef, acheteur):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"
     ensure_tax_rates()
     line = funded_line(900_000_000, code="F-6068-BUREAU")
     commitment = request_commitment(
@@ -132,3 +136,111 @@ def test_a_long_order_runs_over_several_numbered_pages(chef, acheteur):
     assert f"Page 1 / {pages}" in text and f"Page {pages} / {pages}" in text
     assert "Article de bureau numéro 60" in text
     assert xpf(order.amount_ttc) in text
+
+
+def test_the_order_pdf_shows_the_imputation_payment_terms_signatory_and_address(order):
+    """The operator's address, signatory and title come from the settings; the budget
+    imputation from the commitment's lines; the payment terms from the supplier."""
+    text = pdf_text(render_order_pdf(order))
+    assert "2 rue Monchovet, 98800 Nouméa" in text
+    assert "BP 000" not in text
+    assert "adresse à compléter" not in text.lower()
+    # The signatory: title then name.
+    assert "Directeur des systèmes d’information" in text
+    assert "Jean Wamytan" in text
+    # The imputation: each line's code, and the summary with the line's label and its
+    # four order lines' total before tax (4 571 000).
+    assert "IMPUTATION BUDGÉTAIRE" in text  # a label in capitals (CSS)
+    assert text.count("I-2183-INFRA") == 5  # four order lines and the summary row
+    flat = text.replace("\n", " ")  # a label wraps in its cell
+    assert "Serveurs et stockage de la salle B" in flat
+    assert "Lignes du bon 1, 2, 3, 4" in flat
+    assert text.count(xpf(4_571_000)) == 2  # the total before tax and the imputation
+    # The supplier's payment terms.
+    assert "Délai de paiement" in text
+    assert "45 jours à compter de la réception de la facture" in text
+
+
+def test_the_imputation_sums_the_order_lines_per_budget_line(settings, chef, acheteur):
+    settings.OPERATOR_ADDRESS = "2 rue Monchovet, 98800 Nouméa"
+    ensure_tax_rates()
+    servers = funded_line(50_000_000, code="I-2183-INFRA", label="Serveurs")
+    licences = funded_line(9_000_000, code="F-6051-APPLI", label="Licences")
+    commitment = request_commitment(
+        chef,
+        [
+            ordered_goods(servers, "2", 1_000_000, "22", "Serveur"),
+            ordered_goods(licences, "10", 50_000, "22", "Licence"),
+            ordered_goods(servers, "1", 300_000, "22", "Baie"),
+        ],
+    )
+    order = orders.purchase_order_create(user=acheteur, commitment=commitment)
+    from procurement.pdf import budget_imputation
+    from procurement.selectors.orders import order_file
+
+    rows = budget_imputation(order_file(order=order))
+    assert [(row["line"].code, row["positions"], row["amount_ht"]) for row in rows] == [
+        ("I-2183-INFRA", [1, 3], 2_300_000),
+        ("F-6051-APPLI", [2], 500_000),
+    ]
+    text = pdf_text(render_order_pdf(order))
+    assert "I-2183-INFRA Serveurs" in text and "Lignes du bon 1, 3" in text
+    assert "F-6051-APPLI Licences" in text and "Lignes du bon 2" in text
+    assert xpf(2_300_000) in text and xpf(500_000) in text
+
+
+def test_production_refuses_an_order_pdf_while_the_address_is_the_placeholder(order, settings):
+    from procurement.pdf import OrderPdfUnavailable
+
+    settings.DEBUG = False
+    settings.OPERATOR_ADDRESS = settings.OPERATOR_ADDRESS_PLACEHOLDER
+    with pytest.raises(OrderPdfUnavailable, match="OPERATOR_ADDRESS"):
+        render_order_pdf(order)
+    settings.OPERATOR_ADDRESS = "  "  # an empty address is no better
+    with pytest.raises(OrderPdfUnavailable):
+        render_order_pdf(order)
+
+
+def test_the_order_page_answers_409_in_french_naming_the_setting(
+    order, settings, client_as, acheteur
+):
+    from django.urls import reverse
+
+    settings.DEBUG = False
+    settings.OPERATOR_ADDRESS = settings.OPERATOR_ADDRESS_PLACEHOLDER
+    response = client_as(acheteur).get(reverse("procurement:order-pdf", args=[order.pk]))
+    assert response.status_code == 409
+    assert response["Content-Type"].startswith("text/html")
+    text = response.content.decode()
+    assert "Le bon de commande BC-2026-00001 ne peut pas encore être produit" in text
+    assert "Renseignez la variable d’environnement OPERATOR_ADDRESS" in text
+
+
+def test_the_api_answers_409_in_french_naming_the_setting(order, settings, acheteur):
+    from rest_framework.test import APIClient
+
+    settings.DEBUG = False
+    settings.OPERATOR_ADDRESS = settings.OPERATOR_ADDRESS_PLACEHOLDER
+    client = APIClient()
+    client.force_authenticate(acheteur)
+    for accept in ("application/json", "application/pdf"):
+        response = client.get(
+            f"/api/v1/purchase-orders/{order.pk}/pdf/",
+            headers={"Accept": accept, "Accept-Language": "fr"},
+        )
+        assert response.status_code == 409
+        body = (
+            response.json()
+            if accept == "application/json"
+            else __import__("json").loads(response.content)
+        )
+        assert "OPERATOR_ADDRESS" in body["detail"]
+        assert "adresse provisoire « BP 000" in body["detail"]
+
+
+def test_debug_builds_the_order_pdf_with_an_address_to_complete_mark(order, settings):
+    settings.DEBUG = True
+    settings.OPERATOR_ADDRESS = settings.OPERATOR_ADDRESS_PLACEHOLDER
+    text = pdf_text(render_order_pdf(order))
+    assert "BP 000" in text
+    assert "ADRESSE À COMPLÉTER" in text.upper()

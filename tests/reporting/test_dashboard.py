@@ -23,7 +23,7 @@ from procurement.services.invoices import (
     invoice_liquidate,
     invoice_set_payment_date,
 )
-from reporting.selectors.dashboard import dashboard, entries_url, same_day
+from reporting.selectors.dashboard import dashboard, entries_url, pace, same_day, year_elapsed
 from tests.assertions import assert_sends_to_login
 from tests.factories import (
     BudgetLineFactory,
@@ -482,7 +482,9 @@ def test_the_home_page_of_the_dashboard_roles_is_the_dashboard(books, chef, clie
     response = client_as(chef).get(reverse("home"))
     page = response.content.decode()
     assert "Bonjour" in page and 'id="chart-months"' in page
-    assert 'data-testid="capabilities"' in page  # the roles and capabilities stay below
+    # The work waiting for the section head comes first, the dashboard below it.
+    assert page.index('data-testid="home-queues"') < page.index('id="chart-months"')
+    assert 'data-testid="capabilities"' not in page  # moved to « Mes droits »
 
 
 def test_the_home_page_of_the_other_roles_is_unchanged(books, acheteur, client_as):
@@ -543,3 +545,83 @@ def test_past_months_are_kept_and_the_current_month_is_summed_live(books, chef):
             created_at__lt=datetime(2025, 6, 16, tzinfo=NOUMEA),
         ).values_list("amount", flat=True)
     )
+
+
+# --- Pace: colour by meaning (helper "layout") ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spent", "opened", "elapsed", "expected"),
+    [
+        (600_000, 1_000_000, Decimal("0.5"), "ahead"),  # 10 points ahead
+        (551_000, 1_000_000, Decimal("0.5"), "ahead"),  # just over the 5-point tolerance
+        (550_000, 1_000_000, Decimal("0.5"), "on_track"),  # on the tolerance
+        (450_000, 1_000_000, Decimal("0.5"), "on_track"),
+        (449_000, 1_000_000, Decimal("0.5"), "behind"),
+        (900_000, 1_000_000, Decimal("1"), "behind"),  # December, 10 % left unspent
+        (0, 0, Decimal("0.5"), None),  # no credits: no pace
+        (0, 1_000_000, Decimal("0"), None),  # the year has not started
+    ],
+)
+def test_the_pace_compares_spending_with_the_linear_path(spent, opened, elapsed, expected):
+    assert pace(spent=spent, opened=opened, elapsed=elapsed) == expected
+
+
+def test_the_share_of_the_year_gone_counts_today():
+    assert year_elapsed(2026, date(2025, 12, 31)) == 0
+    assert year_elapsed(2026, date(2026, 1, 1)) == Decimal(1) / 365
+    assert year_elapsed(2026, date(2026, 7, 2)) == Decimal(183) / 365
+    assert year_elapsed(2026, date(2026, 12, 31)) == 1
+    assert year_elapsed(2025, date(2026, 6, 15)) == 1
+
+
+def test_spending_ahead_of_the_path_colours_cards_and_bars_as_a_warning(books, directeur):
+    # On 31 January 8.5 % of the year is gone and 17.1 % of the credits are liquidated.
+    board = board_for(directeur, today=date(2026, 1, 31))
+    assert board.pace == "ahead"
+    assert board.pace_tone == "warning"
+    figures = board.figures
+    assert {key: figures[key].tone for key in figures} == {
+        "opened": "secondary",  # voted credits: no pace
+        "committed": "warning",
+        "liquidated": "warning",
+        "available": "warning",
+        "execution_rate": "warning",
+    }
+    # 011: 500 000 of 1 500 000 liquidated (33 %): ahead; 21: 100 000 of 2 000 000 (5 %),
+    # within 5 points of 8.5 %: on track.
+    assert {bar.key: bar.pace for bar in board.chapters} == {"011": "ahead", "21": "on_track"}
+    assert {bar.key: bar.tone for bar in board.chapters} == {"011": "warning", "21": "secondary"}
+
+
+def test_spending_behind_the_path_is_information_not_good_news(books, directeur):
+    # On 15 June 45.5 % of the year is gone and 17.1 % liquidated: behind. The available
+    # amount grew against last year, which is no success: its change is not green.
+    board = board_for(directeur)
+    assert board.pace == "behind"
+    assert board.figures["available"].change == 2_050_000 - 200_000
+    assert board.figures["available"].tone == "info"
+    assert {bar.key: bar.pace for bar in board.sections} == {"F": "behind", "I": "behind"}
+    # Months: January (nothing liquidated against 1/12 of the path) is behind; the months
+    # to come have no pace.
+    assert [point.pace for point in board.months] == ["behind"] * 6 + [None] * 6
+
+
+def test_the_page_gives_the_charts_their_pace_and_colours_the_changes(books, directeur, client_as):
+    import json
+    import re
+
+    with mock.patch.object(timezone, "localdate", return_value=date(2026, 1, 31)):
+        response = client_as(directeur).get(URL)
+    page = response.content.decode()
+    data = json.loads(
+        re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>', page)[1]
+    )
+    assert data["chapters"]["labels"][0].startswith("011")
+    assert data["chapters"]["pace"] == ["ahead", "on_track"]
+    assert data["months"]["pace"] == ["behind"] + [None] * 11  # nothing liquidated in January
+    assert data["labels"]["pace"]["ahead"] == "Dépenses en avance sur la trajectoire linéaire"
+    assert 'data-testid="pace" data-pace="ahead"' in page
+    assert 'data-testid="change-available" data-tone="warning"' in page
+    assert 'data-testid="change-opened" data-tone="secondary"' in page
+    assert "text-success" not in page.split('data-testid="cards"')[1].split("chart-months")[0]
