@@ -246,6 +246,18 @@ def validate_revision_amount(revision: BudgetRevision, amount) -> int:
     return validate_amount(amount, label=_("The amount"))
 
 
+def check_revision_item(revision: BudgetRevision, budget_line: BudgetLine, amount) -> int:
+    """The rules of one item of a revision, whatever enters it (revision_item_set: a new
+    line, an import, the variance page; revision_items_set: the editor's "save all"): a
+    line of the revision's year, and an amount valid for the revision's kind. Returns
+    the amount; BudgetError else."""
+    if budget_line.fiscal_year_id != revision.fiscal_year_id:
+        raise BudgetError(
+            _("The line %(code)s belongs to another fiscal year.") % {"code": budget_line.code}
+        )
+    return validate_revision_amount(revision, amount)
+
+
 @transaction.atomic
 def revision_item_set(
     *,
@@ -259,16 +271,14 @@ def revision_item_set(
     require_capability(user, "prepare_budget")
     revision = BudgetRevision.objects.select_for_update().get(pk=revision.pk)
     _require_draft(revision)
-    if budget_line.fiscal_year_id != revision.fiscal_year_id:
-        raise BudgetError(
-            _("The line %(code)s belongs to another fiscal year.") % {"code": budget_line.code}
-        )
-    amount = validate_revision_amount(revision, amount)
-    item, _created = RevisionItem.objects.update_or_create(
-        revision=revision,
-        budget_line=budget_line,
-        defaults={"amount": amount, "justification": justification.strip()},
-    )
+    amount = check_revision_item(revision, budget_line, amount)
+    item = RevisionItem.objects.filter(revision=revision, budget_line=budget_line).first()
+    if item is None:
+        item = RevisionItem(revision=revision, budget_line=budget_line)
+    item.amount = amount
+    item.justification = justification.strip()
+    item._history_user = user  # who, also outside a web request (commands, imports)
+    item.save()
     return item
 
 
@@ -279,6 +289,135 @@ def revision_item_remove(*, user, revision: BudgetRevision, budget_line: BudgetL
     revision = BudgetRevision.objects.select_for_update().get(pk=revision.pk)
     _require_draft(revision)
     RevisionItem.objects.filter(revision=revision, budget_line=budget_line).delete()
+
+
+@dataclass(frozen=True)
+class RevisionItemChange:
+    """One row of the editor's "save all": the line's new amount (BP) or change (DM)
+    and its justification; `amount` None takes the line out of the draft."""
+
+    budget_line: BudgetLine
+    amount: int | None
+    justification: str = ""
+
+
+class RevisionItemsError(BudgetError):
+    """Rows of a "save all" break the item rules; nothing was saved.
+
+    `by_line` maps each faulty line's id to its French messages, for the editor to
+    show them in their rows; `messages` are the same, each prefixed by the line code.
+    """
+
+    def __init__(self, by_line: Mapping[int, list[str]], codes: Mapping[int, str]):
+        super().__init__(
+            [
+                _("%(field)s: %(error)s") % {"field": codes[line_id], "error": message}
+                for line_id, messages in by_line.items()
+                for message in messages
+            ],
+            code="revision_items",
+        )
+        self.by_line = dict(by_line)
+
+
+def revision_items_check(
+    *, revision: BudgetRevision, items: Iterable[RevisionItemChange]
+) -> dict[int, list[str]]:
+    """Every row's breach of the item rules (check_revision_item), by line id, without
+    writing: the editor shows them all at once, with its own reading errors."""
+    problems: dict[int, list[str]] = {}
+    seen: set[int] = set()
+    for change in items:
+        line = change.budget_line
+        if line.pk in seen:
+            problems.setdefault(line.pk, []).append(
+                _("The line %(code)s is given twice.") % {"code": line.code}
+            )
+            continue
+        seen.add(line.pk)
+        if change.amount is None:
+            continue
+        try:
+            check_revision_item(revision, line, change.amount)
+        except BudgetError as error:
+            problems.setdefault(line.pk, []).extend(error.messages)
+    return problems
+
+
+@dataclass(frozen=True)
+class RevisionItemsResult:
+    """What a "save all" changed, in lines."""
+
+    created: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def touched(self) -> int:
+        return self.created + self.changed + self.removed
+
+
+@transaction.atomic
+def revision_items_set(
+    *, user, revision: BudgetRevision, items: Iterable[RevisionItemChange]
+) -> RevisionItemsResult:
+    """Save several rows of a draft revision at once, all or nothing.
+
+    Each row follows the same rules as revision_item_set (check_revision_item); an
+    amount of None takes the line out, as revision_item_remove does. One faulty row
+    refuses them all with RevisionItemsError (every faulty row's message); a frozen
+    revision is refused whole. Rows equal to what is saved are left alone, so that
+    the history records only real changes (with their user).
+    """
+    require_capability(user, "prepare_budget")
+    items = list(items)
+    # The revision row is locked, as by revision_item_set: a submission, a vote, an
+    # import or another "save all" of the same draft waits for this one, so the draft
+    # cannot be frozen half-saved nor two sets of rows interleave.
+    revision = (
+        BudgetRevision.objects.select_for_update().select_related("fiscal_year").get(pk=revision.pk)
+    )
+    _require_draft(revision)
+    problems = revision_items_check(revision=revision, items=items)
+    if problems:
+        raise RevisionItemsError(
+            problems, {change.budget_line.pk: change.budget_line.code for change in items}
+        )
+    existing = {
+        item.budget_line_id: item
+        for item in RevisionItem.objects.filter(
+            revision=revision, budget_line_id__in=[change.budget_line.pk for change in items]
+        )
+    }
+    counts = {"created": 0, "changed": 0, "removed": 0, "unchanged": 0}
+    for change in sorted(items, key=lambda change: change.budget_line.code):
+        item = existing.get(change.budget_line.pk)
+        if change.amount is None:
+            if item is None:
+                counts["unchanged"] += 1
+            else:
+                item._history_user = user
+                item.delete()
+                counts["removed"] += 1
+            continue
+        justification = (change.justification or "").strip()
+        if item is not None and (item.amount, item.justification) == (
+            change.amount,
+            justification,
+        ):
+            counts["unchanged"] += 1
+            continue
+        if item is None:
+            item = RevisionItem(revision=revision, budget_line=change.budget_line)
+            counts["created"] += 1
+        else:
+            counts["changed"] += 1
+        item.amount = change.amount
+        item.justification = justification
+        item._history_user = user  # who, also outside a web request
+        item.save()
+    return RevisionItemsResult(**counts)
 
 
 def _cuts_below_committed(revision: BudgetRevision, lines: Mapping[int, BudgetLine]) -> list[str]:

@@ -1,21 +1,22 @@
 """BP, DM1 and DM2: the list, the revision editor, submission and vote.
 
-The editor shows every line of the year with its opened credits before the
+The editor shows the lines of the year with their opened credits before the
 revision, the proposed amount or change, the new amount and the justification,
-by section with their totals. In a draft, `pilotage` edits each line in place
-(htmx posts one row and gets back the row and the refreshed totals) and adds new
-lines; `direction` submits, sends back and votes. Every write is one service
-call; a refused one is answered with the service's French message.
+by section with their totals; "changed lines only" keeps the lines that have an
+item in the revision (the default once the revision is submitted or voted). In a
+draft, `pilotage` types in as many rows as needed and saves them all at once
+(one POST, all or nothing; static/budgets/revisions.js recomputes the new amounts
+as they are typed and warns before unsaved rows are lost) and adds new lines;
+`direction` submits, sends back and votes. Every write is one service call; a
+refused one is answered with the service's French message.
 """
 
-import secrets
+import re
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -23,6 +24,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from dsi_finance.exports import XlsxExportMixin
+from dsi_finance.home import active_queue
+from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
 from dsi_finance.views import CapabilityRequiredMixin
@@ -41,6 +44,13 @@ from ..selectors import (
 from ..xlsx import amount_for_input
 
 EDITABLE_YEAR_STATES = (FiscalYear.State.PREPARATION, FiscalYear.State.OPEN)
+
+# The editor's filter (?show=): every line of the year, or those with an item.
+SHOW_ALL, SHOW_CHANGED = "all", "changed"
+SHOW_CHOICES = (SHOW_ALL, SHOW_CHANGED)
+# A row's fields in the editor's "save all" form: line-<line id>-amount, -justification.
+ROW_FIELD = re.compile(r"line-(?P<line>\d{1,18})-(?P<field>amount|justification)")
+MAX_ROWS = 5000  # a year's lines are a few hundred; more in one POST is no editor's
 
 
 def _may(user, capability: str) -> bool:
@@ -70,6 +80,16 @@ class RevisionListView(CapabilityRequiredMixin, XlsxExportMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
+        queue = active_queue(self.request, "budgets:revision-list")
+        if queue is not None:
+            # Opened from a home queue (?queue=): only its revisions, in one list.
+            context.update(
+                home_queue=queue,
+                list_url=reverse("budgets:revision-list"),
+                queue_revisions=list(queue.selector(user)),
+                years=[],
+            )
+            return context
         by_year: dict[int, dict[str, BudgetRevision]] = {}
         for revision in revisions(actor=user):
             by_year.setdefault(revision.fiscal_year_id, {})[revision.kind] = revision
@@ -205,20 +225,51 @@ def _grand_total(sections) -> dict:
     }
 
 
-def _prepare_rows(rows) -> None:
-    """What the row template shows in its form: the amount as typed, no error yet."""
+def _prepare_rows(rows, posted: dict, problems: dict) -> None:
+    """What each row shows in its fields: what is saved, or what was typed in a "save
+    all" that was refused (with the row's messages); `amount_saved` lets the page's
+    script tell an edited row from a saved one."""
     for row in rows:
-        row.amount_input = amount_for_input(row.change)
-        row.justification_input = row.justification
-        row.errors = []
-        row.saved = False
+        row.amount_saved = amount_for_input(row.change)
+        typed = posted.get(row.line.pk)
+        row.amount_input = row.amount_saved if typed is None else typed["amount"]
+        row.justification_input = row.justification if typed is None else typed["justification"]
+        row.errors = problems.get(row.line.pk, [])
 
 
-def editor_context(request, revision: BudgetRevision, **extra) -> dict:
+def default_show(revision: BudgetRevision) -> str:
+    """A draft is edited line by line: all of them; once submitted or voted only the
+    lines the revision changes matter (21 of 150 in a DM)."""
+    return SHOW_ALL if revision.state == BudgetRevision.State.DRAFT else SHOW_CHANGED
+
+
+def editor_context(
+    request,
+    revision: BudgetRevision,
+    *,
+    show: str | None = None,
+    posted: dict | None = None,
+    problems: dict | None = None,
+    **extra,
+) -> dict:
+    """The editor's page. `show` is the filter ("all" or "changed", else the revision's
+    default); `posted` and `problems` (by line id) are a refused "save all": its rows
+    are shown as typed, even those the filter would hide."""
     user = request.user
+    posted, problems = posted or {}, problems or {}
+    # The filter chosen in the URL, kept through a "save all" (none: the default).
+    show_param = show if show in SHOW_CHOICES else ""
+    show = show_param or default_show(revision)
     rows = revision_editor_rows(actor=user, revision=revision)
-    _prepare_rows(rows)
-    sections = _sections(rows)
+    _prepare_rows(rows, posted, problems)
+    # Totals and warnings are the whole revision's, whatever the filter shows.
+    totals = _sections(rows)
+    shown = rows
+    if show == SHOW_CHANGED:
+        shown = [row for row in rows if row.change is not None or row.line.pk in posted]
+    sections = _sections(shown)
+    for section, total in zip(sections, totals, strict=True):
+        section["totals"] = total["totals"]
     draft = revision.state == BudgetRevision.State.DRAFT
     may_edit = draft and _may(user, "prepare_budget")
     may_decide = _may(user, "submit_budget")
@@ -227,6 +278,12 @@ def editor_context(request, revision: BudgetRevision, **extra) -> dict:
         "sections": sections,
         "grand": _grand_total(sections),
         "item_count": sum(1 for row in rows if row.change is not None),
+        "line_count": len(rows),
+        "shown_count": len(shown),
+        "show": show,
+        "show_param": show_param,
+        "show_changed": show == SHOW_CHANGED,
+        "problems": [{"line": row.line, "errors": row.errors} for row in shown if row.errors],
         "warnings": _cut_warnings(revision, rows),
         "may_edit": may_edit,
         "may_import": may_edit,
@@ -237,6 +294,8 @@ def editor_context(request, revision: BudgetRevision, **extra) -> dict:
         if revision.state == BudgetRevision.State.VOTED
         else None,
         "amount_title": _("Change") if revision.is_amending else _("Amount"),
+        # Each amount field echoes the server's reading as it is typed (static/js/francs.js).
+        "francs_echo_url": reverse("francs-echo"),
     }
     if may_edit and "line_form" not in extra:
         context["line_form"] = RevisionLineForm(revision)
@@ -254,83 +313,125 @@ class RevisionDetailView(CapabilityRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         revision = _get_revision(kwargs["pk"])
-        return {**super().get_context_data(**kwargs), **editor_context(self.request, revision)}
+        return {
+            **super().get_context_data(**kwargs),
+            **editor_context(self.request, revision, show=self.request.GET.get("show")),
+        }
 
 
-class RevisionItemSetView(CapabilityRequiredMixin, View):
-    """One row of the editor posted: set the amount and justification, or take the line
-    out of the draft when the amount is emptied. htmx gets the row back with the
-    section totals (out of band); a plain form post is redirected to the editor."""
+class RevisionItemsSaveView(CapabilityRequiredMixin, View):
+    """The editor's "save all": every edited row in one POST, saved all or nothing by
+    one service call (services.revision_items_set).
+
+    Each row posts `line-<id>-amount` and `line-<id>-justification` (the page's script
+    posts only the rows that were changed; a row equal to what is saved changes
+    nothing anyway). An emptied amount takes the line out of the draft. Any faulty
+    row: nothing is saved and the editor comes back with every faulty row's message
+    in place and all the typed values. A one-time token makes a double submission
+    record once.
+    """
 
     http_method_names = ["post"]
     capability = "prepare_budget"
 
-    def post(self, request, pk, line_pk):
+    def post(self, request, pk):
         revision = _get_revision(pk)
-        line = get_object_or_404(BudgetLine, pk=line_pk, fiscal_year_id=revision.fiscal_year_id)
-        form = RevisionItemForm(revision, request.POST)
-        if form.is_valid():
-            amount = form.cleaned_data["amount"]
-            try:
-                if amount is None:
-                    services.revision_item_remove(
-                        user=request.user, revision=revision, budget_line=line
-                    )
-                else:
-                    services.revision_item_set(
-                        user=request.user,
-                        revision=revision,
-                        budget_line=line,
-                        amount=amount,
+        show = request.POST.get("show", "")
+        posted = _posted_rows(request.POST)
+        lines = BudgetLine.objects.filter(
+            pk__in=list(posted), fiscal_year_id=revision.fiscal_year_id
+        ).in_bulk()
+        if set(posted) - set(lines):
+            raise BadRequest(_("The editor's rows do not belong to this revision's year."))
+        changes, problems = [], {}
+        for line_id, data in posted.items():
+            form = RevisionItemForm(revision, data)
+            if form.is_valid():
+                changes.append(
+                    services.RevisionItemChange(
+                        budget_line=lines[line_id],
+                        amount=form.cleaned_data["amount"],
                         justification=form.cleaned_data["justification"],
                     )
-            except ValidationError as error:
-                form.add_error("amount", _errors_of(error))
-        errors = [message for messages_ in form.errors.values() for message in messages_]
-        if not request.htmx:
-            for message in errors:
-                messages.error(
-                    request, _("%(field)s: %(error)s") % {"field": line.code, "error": message}
                 )
-            if not errors:
-                messages.success(request, _("Line %(code)s saved.") % {"code": line.code})
-            return redirect(
-                reverse("budgets:revision-detail", args=[revision.pk]) + f"#line-{line.pk}"
-            )
-        return self._htmx_answer(request, revision, line, form, errors)
+            else:
+                problems[line_id] = [m for messages_ in form.errors.values() for m in messages_]
+        if not problems and not changes:
+            messages.info(request, _("No line was changed: nothing to save."))
+            return redirect(_detail_url(revision, show))
+        if problems and revision.state == BudgetRevision.State.DRAFT:
+            # Reading errors, and the item rules of the rows that were read, all at once.
+            # (A frozen revision goes on to the service, which says it is frozen.)
+            for line_id, found in services.revision_items_check(
+                revision=revision, items=changes
+            ).items():
+                problems.setdefault(line_id, []).extend(found)
+            return self._refused(request, revision, posted, problems, show)
+        outcome = {}
 
-    def _htmx_answer(self, request, revision, line, form, errors):
+        def save():
+            outcome["result"] = services.revision_items_set(
+                user=request.user, revision=revision, items=changes
+            )
+            return revision
+
+        try:
+            _revision, created = once_from_form(request, "budgets.revision-items-set", save)
+        except services.RevisionItemsError as error:
+            return self._refused(request, revision, posted, error.by_line, show)
+        except ValidationError as error:  # a frozen revision: the page has no form any more
+            for message in _errors_of(error):
+                messages.error(request, message)
+            return redirect(_detail_url(revision, show))
+        if created and not outcome["result"].touched:
+            messages.info(request, _("No line was changed: nothing to save."))
+        elif created:
+            result = outcome["result"]
+            messages.success(
+                request,
+                ngettext(
+                    "%(revision)s: %(count)d line saved (%(created)d added, %(changed)d "
+                    "changed, %(removed)d taken out).",
+                    "%(revision)s: %(count)d lines saved (%(created)d added, %(changed)d "
+                    "changed, %(removed)d taken out).",
+                    result.touched,
+                )
+                % {
+                    "revision": revision,
+                    "count": result.touched,
+                    "created": result.created,
+                    "changed": result.changed,
+                    "removed": result.removed,
+                },
+            )
+        return redirect(_detail_url(revision, show))
+
+    def _refused(self, request, revision, posted, problems, show):
+        """The editor again: nothing saved, every faulty row with its messages, every
+        posted row as it was typed (still to save)."""
         revision.refresh_from_db()
-        # Fresh ids for the swapped fields: htmx would otherwise copy the old fields'
-        # style attribute (a resized textarea) onto the new ones, which the CSP refuses.
-        context = editor_context(request, revision, id_suffix=f"-{secrets.token_hex(3)}")
-        rows = [row for section in context["sections"] for row in section["rows"]]
-        (row,) = [row for row in rows if row.line.pk == line.pk]
-        if errors:
-            # The row as the person typed it, with what is wrong; nothing else changed.
-            row.amount_input = request.POST.get("amount", "")
-            row.justification_input = request.POST.get("justification", "")
-            row.errors = errors
-            html = render_to_string(
-                "budgets/partials/revision_row.html", {**context, "row": row}, request=request
-            )
-            return HttpResponse(html)
-        row.saved = True
-        section = next(s for s in context["sections"] if s["code"] == line.section)
-        html = render_to_string(
-            "budgets/partials/revision_row.html", {**context, "row": row}, request=request
+        context = editor_context(request, revision, show=show, posted=posted, problems=problems)
+        return render(request, "budgets/revision_detail.html", context)
+
+
+def _posted_rows(data) -> dict[int, dict[str, str]]:
+    """{line id: {"amount": …, "justification": …}} from `line-<id>-<field>` names."""
+    rows: dict[int, dict[str, str]] = {}
+    for name in data:
+        match = ROW_FIELD.fullmatch(name)
+        if match is None:
+            continue
+        rows.setdefault(int(match["line"]), {"amount": "", "justification": ""})[match["field"]] = (
+            data.get(name, "")
         )
-        # Out-of-band parts each in a <template>: a <div> after a <tr> would otherwise be
-        # parsed as table content and land in the wrong place.
-        for name, extra in (
-            ("revision_section_total", {"section": section}),
-            ("revision_summary", {}),
-        ):
-            part = render_to_string(
-                f"budgets/partials/{name}.html", {**context, **extra, "oob": True}, request=request
-            )
-            html += f"<template>{part}</template>"
-        return HttpResponse(html)
+    if len(rows) > MAX_ROWS:
+        raise BadRequest(_("Too many rows in one save."))
+    return rows
+
+
+def _detail_url(revision: BudgetRevision, show: str = "") -> str:
+    url = reverse("budgets:revision-detail", args=[revision.pk])
+    return f"{url}?show={show}" if show in SHOW_CHOICES else url
 
 
 class RevisionLineCreateView(CapabilityRequiredMixin, View):
@@ -451,9 +552,9 @@ urlpatterns = [
     path("revisions/create/", RevisionCreateView.as_view(), name="revision-create"),
     path("revisions/<int:pk>/", RevisionDetailView.as_view(), name="revision-detail"),
     path(
-        "revisions/<int:pk>/lines/<int:line_pk>/",
-        RevisionItemSetView.as_view(),
-        name="revision-item-set",
+        "revisions/<int:pk>/items/",
+        RevisionItemsSaveView.as_view(),
+        name="revision-items-save",
     ),
     path(
         "revisions/<int:pk>/lines/new/",

@@ -431,6 +431,152 @@ def test_a_cut_down_to_exactly_what_is_committed_is_accepted(funded, chef, direc
     assert figures(licences) == (200_000, 200_000, 0)
 
 
+# --- Revisions: several rows saved at once (the editor's "save all") -------------------
+
+
+def change(line, amount, justification=""):
+    return services.RevisionItemChange(budget_line=line, amount=amount, justification=justification)
+
+
+def items(rev) -> dict[str, tuple[int, str]]:
+    return {
+        item.budget_line.code: (item.amount, item.justification)
+        for item in rev.items.select_related("budget_line")
+    }
+
+
+def test_several_rows_are_saved_together_with_their_history(funded, chef):
+    licences, maintenance, serveurs = (funded[k] for k in ("licences", "maintenance", "serveurs"))
+    dm1 = prepare(licences.fiscal_year, "DM1", {licences: 10_000, serveurs: 5_000}, chef=chef)
+
+    result = services.revision_items_set(
+        user=chef,
+        revision=dm1,
+        items=[
+            change(licences, -200_000, "  Fin du contrat  "),
+            change(maintenance, 75_000, "Nouveau contrat"),
+            change(serveurs, None),
+        ],
+    )
+
+    assert result == services.RevisionItemsResult(created=1, changed=1, removed=1, unchanged=0)
+    assert result.touched == 3
+    assert items(dm1) == {
+        "F-LICENCES": (-200_000, "Fin du contrat"),
+        "F-MAINT": (75_000, "Nouveau contrat"),
+    }
+    history = RevisionItem.history.filter(revision=dm1).order_by("history_id")
+    assert [(h.budget_line.code, h.history_type, h.amount, h.history_user) for h in history] == [
+        ("F-LICENCES", "+", 10_000, chef),
+        ("I-SERVEURS", "+", 5_000, chef),
+        ("F-LICENCES", "~", -200_000, chef),
+        ("F-MAINT", "+", 75_000, chef),
+        ("I-SERVEURS", "-", 5_000, chef),
+    ]
+
+
+def test_rows_equal_to_the_saved_ones_are_left_alone(funded, chef):
+    licences, maintenance = funded["licences"], funded["maintenance"]
+    dm1 = prepare(licences.fiscal_year, "DM1", {licences: 10_000}, chef=chef)
+    services.revision_item_set(
+        user=chef, revision=dm1, budget_line=licences, amount=10_000, justification="Motif"
+    )
+    before = RevisionItem.history.count()
+
+    result = services.revision_items_set(
+        user=chef,
+        revision=dm1,
+        items=[change(licences, 10_000, "Motif "), change(maintenance, None)],
+    )
+
+    assert result == services.RevisionItemsResult(unchanged=2)
+    assert RevisionItem.history.count() == before
+
+
+def test_one_faulty_row_refuses_them_all_naming_every_faulty_row(funded, chef):
+    licences, maintenance, serveurs = (funded[k] for k in ("licences", "maintenance", "serveurs"))
+    other_year = make_line("F-2027", year=FiscalYearFactory(year=2027, state="preparation"))
+    dm1 = prepare(licences.fiscal_year, "DM1", {licences: 10_000}, chef=chef)
+
+    error = refused(
+        lambda: services.revision_items_set(
+            user=chef,
+            revision=dm1,
+            items=[
+                change(licences, 20_000),  # good, and not saved either
+                change(maintenance, 0),
+                change(serveurs, MAX_AMOUNT + 1),
+                change(other_year, 1_000),
+            ],
+        ),
+        services.RevisionItemsError,
+    )
+
+    assert error.code == "revision_items"
+    assert error.by_line == {
+        maintenance.pk: ["Le montant de la variation ne peut pas être nul."],
+        serveurs.pk: [
+            f"Le montant de la variation dépasse {format_xpf(MAX_AMOUNT)} : vérifiez le chiffre."
+        ],
+        other_year.pk: ["La ligne F-2027 appartient à un autre exercice."],
+    }
+    assert error.messages == [
+        "F-MAINT : Le montant de la variation ne peut pas être nul.",
+        f"I-SERVEURS : Le montant de la variation dépasse {format_xpf(MAX_AMOUNT)} : "
+        "vérifiez le chiffre.",
+        "F-2027 : La ligne F-2027 appartient à un autre exercice.",
+    ]
+    assert items(dm1) == {"F-LICENCES": (10_000, "")}
+
+
+def test_the_rows_follow_the_same_rules_as_one_row(lines, chef):
+    """A BP amount refused by revision_item_set is refused by revision_items_set too,
+    with the same message: the rule is written once (check_revision_item)."""
+    bp = services.revision_create(user=chef, fiscal_year=lines["licences"].fiscal_year, kind="BP")
+    for amount in BAD_POSITIVE:
+        if amount is None:
+            continue  # None takes the line out of the draft, in the bulk service
+        one = refused(
+            lambda amount=amount: services.revision_item_set(
+                user=chef, revision=bp, budget_line=lines["licences"], amount=amount
+            )
+        )
+        several = refused(
+            lambda amount=amount: services.revision_items_set(
+                user=chef, revision=bp, items=[change(lines["licences"], amount)]
+            ),
+            services.RevisionItemsError,
+        )
+        assert several.by_line == {lines["licences"].pk: one.messages}, repr(amount)
+
+
+def test_a_line_given_twice_is_refused(funded, chef):
+    licences = funded["licences"]
+    dm1 = prepare(licences.fiscal_year, "DM1", {}, chef=chef)
+    error = refused(
+        lambda: services.revision_items_set(
+            user=chef, revision=dm1, items=[change(licences, 1_000), change(licences, 2_000)]
+        ),
+        services.RevisionItemsError,
+    )
+    assert error.by_line == {licences.pk: ["La ligne F-LICENCES figure deux fois."]}
+
+
+@pytest.mark.parametrize("when", ["submitted", "voted"])
+def test_several_rows_cannot_enter_a_submitted_or_voted_revision(funded, chef, directeur, when):
+    licences = funded["licences"]
+    dm1 = prepare(licences.fiscal_year, "DM1", {licences: 10_000}, chef=chef)
+    services.revision_submit(user=directeur, revision=dm1)
+    if when == "voted":
+        vote(dm1, directeur)
+    error = refused(
+        lambda: services.revision_items_set(
+            user=chef, revision=dm1, items=[change(funded["maintenance"], 1_000)]
+        )
+    )
+    assert error.code == "revision_frozen"
+
+
 # --- Transfers -----------------------------------------------------------------------
 
 
@@ -583,6 +729,11 @@ ACTIONS = {
     "revision_item_remove": lambda f: services.revision_item_remove(
         user=f.user, revision=f.dm1, budget_line=f.lines["maintenance"]
     ),
+    "revision_items_set": lambda f: services.revision_items_set(
+        user=f.user,
+        revision=f.dm1,
+        items=[services.RevisionItemChange(budget_line=f.lines["licences"], amount=5_000)],
+    ),
     "revision_submit": lambda f: services.revision_submit(user=f.user, revision=f.dm1),
     "revision_vote": lambda f: vote(f.submitted_dm1(), f.user),
     "transfer_request": lambda f: request(
@@ -603,6 +754,7 @@ REFUSED = {
     "revision_create": ["acheteur", "comptable", "directeur", "controleur"],
     "revision_item_set": ["acheteur", "comptable", "directeur", "controleur"],
     "revision_item_remove": ["acheteur", "comptable", "directeur", "controleur"],
+    "revision_items_set": ["acheteur", "comptable", "directeur", "controleur"],
     "revision_submit": ["chef", "acheteur", "comptable", "controleur"],
     "revision_vote": ["chef", "acheteur", "comptable", "controleur"],
     "transfer_request": ["acheteur", "comptable", "directeur", "controleur"],
