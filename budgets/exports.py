@@ -31,6 +31,7 @@ from dsi_finance.xlsx import (
     PERCENT_NUMBER_FORMAT,
     TOTAL_FONT,
     XPF_NUMBER_FORMAT,
+    percent_fraction,
     safe_text,
 )
 
@@ -134,7 +135,7 @@ def _amount_cell(sheet, value: int, font: Font | None = None) -> WriteOnlyCell:
 
 
 def _rate_cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=percent_fraction(value))
     cell.number_format = PERCENT_NUMBER_FORMAT
     if font is not None:
         cell.font = font

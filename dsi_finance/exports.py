@@ -41,7 +41,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tables2 import RequestConfig
 
-from .xlsx import DATE_NUMBER_FORMAT, PERCENT_NUMBER_FORMAT, XPF_NUMBER_FORMAT, safe_text
+from .xlsx import (
+    DATE_NUMBER_FORMAT,
+    PERCENT_NUMBER_FORMAT,
+    XPF_NUMBER_FORMAT,
+    percent_fraction,
+    safe_text,
+)
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_PARAMETER = "export"
@@ -53,7 +59,7 @@ TEXT = "text"
 AMOUNT = "amount"  # integer XPF francs, XPF number format, totalled
 DATE = "date"  # a date (a datetime is shown as its local date)
 DATETIME = "datetime"  # a local date and time
-PERCENT = "percent"  # a number of percentage points, one decimal
+PERCENT = "percent"  # a rate in percent (61.0), written as a fraction with a percent format
 QUANTITY = "quantity"  # any number, general format
 KINDS = (TEXT, AMOUNT, DATE, DATETIME, PERCENT, QUANTITY)
 
@@ -288,7 +294,8 @@ def _number_cell(ref: str, value) -> str:
 
 
 def _percent_cell(ref: str, value) -> str:
-    return f'<c r="{ref}" s="{PERCENT_STYLE}"><v>{float(value)!r}</v></c>'
+    # Stored as a fraction (61.0 -> 0.61) that the percent format shows as 61,0 %.
+    return f'<c r="{ref}" s="{PERCENT_STYLE}"><v>{float(percent_fraction(value))!r}</v></c>'
 
 
 def _date_cell(ref: str, value) -> str:

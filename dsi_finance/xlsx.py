@@ -6,11 +6,15 @@ apostrophe-like quote prefix so that it stays text (DESIGN.md, rule 5). Numbers
 stay numbers.
 """
 
+from decimal import Decimal
+
 from openpyxl.styles import Alignment, Font, PatternFill
 
 # Whole francs with French grouping; Excel and LibreOffice show the locale's separator.
 XPF_NUMBER_FORMAT = '#,##0" F CFP";-#,##0" F CFP";0" F CFP"'
-PERCENT_NUMBER_FORMAT = "0.0"
+# Rates are stored as fractions (0.61) shown as percents (61,0 %), so that a user's own
+# formulas on them work; `percent_fraction` turns our percents (Decimal("61.0")) into them.
+PERCENT_NUMBER_FORMAT = "0.0%"
 DATE_NUMBER_FORMAT = "DD/MM/YYYY"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,6 +29,14 @@ def safe_text(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def percent_fraction(value):
+    """A rate in percent as a spreadsheet stores it: Decimal("61.0") -> Decimal("0.61");
+    None stays None."""
+    if value is None:
+        return None
+    return Decimal(str(value)) / 100
 
 
 def style_header(sheet, row: int = 1) -> None:

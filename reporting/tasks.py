@@ -5,16 +5,10 @@ of reports whose task went missing every minute, the monthly execution report
 on the 1st at 06:00 (Nouméa), the ledger check every night.
 """
 
-import logging
-from datetime import date
-
 from celery import shared_task
-from django.utils import timezone
 
-from reporting.models import Report
+from reporting.selectors.execution import last_complete_month
 from reporting.services import reports as services
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -41,32 +35,15 @@ def requeue_reports() -> int:
     return services.reports_requeue_waiting()
 
 
-def month_just_ended(today: date) -> tuple[int, int]:
-    """(year, month) of the month before `today`'s."""
-    if today.month == 1:
-        return today.year - 1, 12
-    return today.year, today.month - 1
+# The month the schedule reports on: the last complete one (kept under this name).
+month_just_ended = last_complete_month
 
 
 @shared_task(name="reporting.monthly_report")
 def monthly_report() -> list[int]:
     """The monthly execution report of the month just ended, as XLSX and as PDF,
     requested by nobody (the schedule). Returns the ids of the reports queued."""
-    year, month = month_just_ended(timezone.localdate())
-    queued = []
-    for fmt in (Report.Format.XLSX, Report.Format.PDF):
-        try:
-            report = services.report_request(
-                user=None,
-                kind=Report.Kind.MONTHLY_EXECUTION,
-                format=fmt,
-                parameters={"year": year, "month": month},
-            )
-        except services.BudgetError as error:
-            logger.error("Monthly report %s/%s not requested: %s", month, year, error.messages)
-            continue
-        queued.append(report.pk)
-    return queued
+    return [report.pk for report in services.monthly_reports_request()]
 
 
 @shared_task(name="reporting.nightly_ledger_check")

@@ -11,9 +11,12 @@ The interface the Report lifecycle (task, pages, API) calls:
   file the caller moves into storage (and deletes).
 
 Parameters (all optional; what is left out takes its default):
-- year: the fiscal year (an int); defaults to the current fiscal year;
-- month (monthly execution, variance): 1–12; the monthly report defaults to the
-  current month in Nouméa, the variance analysis to none (the latest forecasts);
+- year: the fiscal year (an int); defaults to the current fiscal year, and for the
+  monthly report to the year of the last complete month;
+- month (monthly execution, variance): 1–12; the monthly report defaults to the last
+  complete month in Nouméa (of the year asked for: December for a past year) and
+  refuses a month that has not begun; the variance analysis defaults to none (the
+  latest forecasts);
 - section ("F" or "I") and chapter (a chapter code), DISCO only: filters.
 """
 
@@ -31,6 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from reporting.models import Report
+from reporting.selectors.execution import last_complete_month, month_started
 
 Progress = Callable[[int, str], None]
 
@@ -97,22 +101,32 @@ def clean_parameters(kind: str, raw: Mapping) -> dict:
             value = value.strip()
         return None if value in (None, "") else value
 
+    monthly = kind == Report.Kind.MONTHLY_EXECUTION
+    today = timezone.localdate()
+    year = value_of("year")
+    if year is None and monthly:
+        # The year of the last complete month, if it is in the books (else the current one).
+        default = monthly_default(today)
+        year = default[0] if default else None
     fiscal_year = None
     try:
-        fiscal_year = _clean_year(value_of("year"))
+        fiscal_year = _clean_year(year)
         cleaned["year"] = fiscal_year.year
     except ValidationError as error:
         errors["year"] = error.messages
 
     if "month" in names:
         month = value_of("month")
-        if month is None and kind == Report.Kind.MONTHLY_EXECUTION:
-            month = timezone.localdate().month
+        if month is None and monthly and fiscal_year is not None:
+            month = default_month(fiscal_year.year, today)
         if month is not None:
             try:
                 cleaned["month"] = _clean_month(month)
             except ValidationError as error:
                 errors["month"] = error.messages
+        asked = (cleaned.get("year"), cleaned.get("month"))
+        if monthly and None not in asked and not month_started(*asked, today):
+            errors["month"] = [future_month_message(*asked, today)]
 
     if "section" in names:
         section = value_of("section")
@@ -150,6 +164,43 @@ def clean_parameters(kind: str, raw: Mapping) -> dict:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def monthly_default(today) -> tuple[int, int] | None:
+    """(year, month) the monthly report is about when nothing is asked: the last complete
+    month on `today`, when its fiscal year is in the books (else None)."""
+    from budgets.models import FiscalYear
+
+    year, month = last_complete_month(today)
+    return (year, month) if FiscalYear.objects.filter(year=year).exists() else None
+
+
+def default_month(year: int, today) -> int:
+    """The monthly report's month when none is asked for: the last complete month of
+    `year` on `today` (December for a past year); for the current year in January, when
+    no month is complete yet, January (under way); for a year to come, January (which
+    the caller then refuses as not begun)."""
+    last_year, last_month = last_complete_month(today)
+    if year < last_year:
+        return 12
+    if year == last_year:
+        return last_month
+    return today.month if year == today.year else 1
+
+
+def future_month_message(year: int, month: int, today) -> str:
+    """The French refusal of a month that has not begun."""
+    from datetime import date
+
+    from django.utils.formats import date_format
+
+    return _(
+        "The month of %(month)s has not begun yet: choose a month up to %(current)s "
+        "(the month under way)."
+    ) % {
+        "month": date_format(date(year, month, 1), "F Y"),
+        "current": date_format(today, "F Y"),
+    }
 
 
 def _clean_year(value):

@@ -89,17 +89,17 @@ def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFi
 def columns() -> list[tuple[str, str, int]]:
     """(header, kind, width in characters) of the PDF listing."""
     return [
-        (_("Code"), TEXT, 14),
-        (_("Label"), TEXT, 38),
+        (_("Code"), TEXT, 20),
+        (_("Label"), TEXT, 44),
         (_("Section"), TEXT, 7),
         (_("Chapter"), TEXT, 8),
-        (_("Account"), TEXT, 8),
-        (_("Cost centre"), TEXT, 10),
-        (_("Opened credits"), AMOUNT, 16),
-        (_("Committed"), AMOUNT, 16),
-        (_("Liquidated"), AMOUNT, 16),
-        (_("To liquidate"), AMOUNT, 16),
-        (_("Available"), AMOUNT, 16),
+        (_("Account"), TEXT, 9),
+        (_("Cost centre"), TEXT, 9),
+        (_("Opened credits"), AMOUNT, 14),
+        (_("Committed"), AMOUNT, 14),
+        (_("Liquidated"), AMOUNT, 14),
+        (_("To liquidate"), AMOUNT, 14),
+        (_("Available"), AMOUNT, 14),
         (_("Exec. rate"), RATE, 8),
     ]
 

@@ -1,18 +1,26 @@
-"""The monthly budget execution report: the figures of a year at the end of a month.
+"""The monthly budget execution report: the figures of a year at a month's situation date.
 
 From the ledger (reporting.selectors.execution): a summary (opened, committed,
-liquidated, to liquidate, available, rates; against the same month of last year),
-the figures by section, by chapter and by line, and the liquidations month by month.
-XLSX: one sheet per view; PDF: A4 landscape, one section per view.
+liquidated, to liquidate, available, rates; against last year at the same date), the
+figures by section, by chapter and by line, and the liquidations month by month.
+A finished month is shown at its end ("situation à fin novembre 2026 (30/11/2026)")
+and compared with the end of the same month last year; the month under way at the
+day the report is built ("situation au 08/12/2026"), compared with the same day last
+year as the dashboard does. XLSX: one sheet per view, each headed by that situation,
+rates as fractions in a percent format; PDF: A4 landscape, one section per view.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from reporting.selectors.execution import MonthlyExecution, monthly_execution
+from reporting.selectors.execution import MonthlyExecution, month_started, monthly_execution
 
 from . import (
     PDF_CONTENT_TYPE,
@@ -20,6 +28,7 @@ from . import (
     BuiltFile,
     Steps,
     dated_filename,
+    future_month_message,
     no_progress,
     temporary_path,
 )
@@ -31,17 +40,53 @@ def title() -> str:
 
 
 def month_label(year: int, month: int) -> str:
-    from datetime import date
-
     return date_format(date(year, month, 1), "F Y")
 
 
+def day_label(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 def subtitle(report: MonthlyExecution) -> str:
-    last_day = report.before.date().fromordinal(report.before.date().toordinal() - 1)
-    return _("Fiscal year %(year)s — figures at the end of %(month)s (%(date)s)") % {
+    """The situation: "Exercice 2026 — situation à fin novembre 2026 (30/11/2026)" for a
+    finished month, "Exercice 2026 — décembre 2026, situation au 08/12/2026" for the
+    month under way (its figures are those of the day the report is built)."""
+    values = {
         "year": report.year,
         "month": month_label(report.year, report.month),
-        "date": last_day.strftime("%d/%m/%Y"),
+        "date": day_label(report.situation),
+    }
+    if report.in_progress:
+        return _("Fiscal year %(year)s — %(month)s, situation on %(date)s") % values
+    return _("Fiscal year %(year)s — figures at the end of %(month)s (%(date)s)") % values
+
+
+def caption(report: MonthlyExecution) -> str:
+    """The line that heads every sheet: the report, its year and its situation date."""
+    return f"{title()} — {subtitle(report)}"
+
+
+def column_label(report: MonthlyExecution, *, last_year: bool = False) -> str:
+    """The summary's columns: "Au 08/12/2026" / "Au 08/12/2025" for the month under way,
+    "Fin novembre 2026" / "Fin novembre 2025" for a finished month."""
+    year = report.year - 1 if last_year else report.year
+    if report.in_progress:
+        day = report.last_year_date if last_year else report.situation
+        return _("At %(date)s") % {"date": day_label(day)}
+    return _("End of %(month)s") % {"month": month_label(year, report.month)}
+
+
+def comparison_note(report: MonthlyExecution) -> str:
+    """What the last year's column is, in a sentence ("" without a last year)."""
+    if report.last_year is None:
+        return ""
+    if report.in_progress:
+        return _("Last year: the ledger at the same date, %(date)s, as on the dashboard.") % {
+            "date": day_label(report.last_year_date)
+        }
+    return _("Last year: the ledger at the end of %(month)s (%(date)s).") % {
+        "month": month_label(report.year - 1, report.month),
+        "date": day_label(report.last_year_date),
     }
 
 
@@ -106,15 +151,15 @@ def line_columns() -> list[tuple[str, str]]:
 def listing_columns() -> list[tuple[str, str, int]]:
     """(header, kind, width in characters) of the lines' PDF listing."""
     return [
-        (_("Code"), TEXT, 16),
-        (_("Label"), TEXT, 50),
+        (_("Code"), TEXT, 20),
+        (_("Label"), TEXT, 64),
         (_("Section"), TEXT, 7),
         (_("Chapter"), TEXT, 8),
-        (_("Opened credits"), AMOUNT, 16),
-        (_("Committed"), AMOUNT, 16),
-        (_("Liquidated"), AMOUNT, 16),
-        (_("To liquidate"), AMOUNT, 16),
-        (_("Available"), AMOUNT, 16),
+        (_("Opened credits"), AMOUNT, 14),
+        (_("Committed"), AMOUNT, 14),
+        (_("Liquidated"), AMOUNT, 14),
+        (_("To liquidate"), AMOUNT, 14),
+        (_("Available"), AMOUNT, 14),
         (_("Exec. rate"), RATE, 8),
     ]
 
@@ -130,12 +175,16 @@ def month_columns() -> list[tuple[str, str]]:
     ]
 
 
-def month_values(row, year: int) -> list:
-    label = (
-        _("Before January %(year)s") % {"year": year}
-        if row.month is None
-        else date_format(row.month, "F Y")
-    )
+def month_values(row, report: MonthlyExecution) -> list:
+    if row.month is None:
+        label = _("Before January %(year)s") % {"year": report.year}
+    elif report.in_progress and row.month.month == report.month:
+        label = _("%(month)s (to %(date)s)") % {
+            "month": date_format(row.month, "F Y"),
+            "date": day_label(report.situation),
+        }
+    else:
+        label = date_format(row.month, "F Y")
     return [
         label,
         row.opened,
@@ -147,8 +196,12 @@ def month_values(row, year: int) -> list:
 
 
 def _read(parameters: dict, progress, actor) -> MonthlyExecution:
+    """The figures at the situation date of the day the report is built, in Nouméa."""
     progress(0, _("Reading the ledger"))
-    report = monthly_execution(actor=actor, year=parameters["year"], month=parameters["month"])
+    year, month, today = parameters["year"], parameters["month"], timezone.localdate()
+    if not month_started(year, month, today):
+        raise ValidationError(future_month_message(year, month, today), code="month")
+    report = monthly_execution(actor=actor, year=year, month=month, today=today)
     progress(20, _("Ledger read"))
     return report
 
@@ -156,7 +209,7 @@ def _read(parameters: dict, progress, actor) -> MonthlyExecution:
 WIDTH = {TEXT: 14, AMOUNT: 18, RATE: 12, NUMBER: 8}
 
 
-def _sheet(workbook, name, columns, widths=None):
+def _sheet(workbook, name, columns, widths=None, *, caption=""):
     widths = widths or {}
     return Sheet(
         workbook,
@@ -165,33 +218,43 @@ def _sheet(workbook, name, columns, widths=None):
             (label, kind, widths.get(index, WIDTH[kind]))
             for index, (label, kind) in enumerate(columns)
         ],
+        caption=caption,
     )
 
 
 def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFile:
     report = _read(parameters, progress, actor)
     workbook = Workbook(write_only=True)
+    heading = caption(report)
 
     summary = Sheet(
         workbook,
         _("Summary"),
         [
             (_("Figure"), TEXT, 28),
-            (month_label(report.year, report.month), AMOUNT, 20),
-            (month_label(report.year - 1, report.month), AMOUNT, 20),
+            (column_label(report), AMOUNT, 20),
+            (column_label(report, last_year=True), AMOUNT, 20),
         ],
+        caption=heading,
     )
     for label, kind, now, before in summary_rows(report):
         summary.append([label, now, before], kinds=[TEXT, kind, kind])
+    note = comparison_note(report)
+    if note:
+        summary.append([note, None, None], kinds=[TEXT, TEXT, TEXT])
 
-    by_section = _sheet(workbook, _("By section"), group_columns(_("Section")), {1: 24})
+    by_section = _sheet(
+        workbook, _("By section"), group_columns(_("Section")), {1: 24}, caption=heading
+    )
     for group in report.by_section:
         by_section.append([group.key, group.label, group.lines, *figure_values(group.figures)])
     by_section.append(
         [_("Total"), "", len(report.lines), *figure_values(report.totals)], total=True
     )
 
-    by_chapter = _sheet(workbook, _("By chapter"), group_columns(_("Chapter")), {1: 36})
+    by_chapter = _sheet(
+        workbook, _("By chapter"), group_columns(_("Chapter")), {1: 36}, caption=heading
+    )
     for group in report.by_chapter:
         by_chapter.append([group.key, group.label, group.lines, *figure_values(group.figures)])
     by_chapter.append(
@@ -199,7 +262,9 @@ def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFi
     )
     progress(30, _("Writing the lines"))
 
-    by_line = _sheet(workbook, _("By line"), line_columns(), {1: 40, 2: 9, 3: 9})
+    by_line = _sheet(
+        workbook, _("By line"), line_columns(), {0: 20, 1: 40, 2: 9, 3: 9}, caption=heading
+    )
     steps = Steps(progress, len(report.lines), 30, 90, _("Writing the lines"), every=200)
     for item in report.lines:
         line = item.line
@@ -224,9 +289,9 @@ def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFi
         total=True,
     )
 
-    months = _sheet(workbook, _("Liquidations by month"), month_columns(), {0: 22})
+    months = _sheet(workbook, _("Liquidations by month"), month_columns(), {0: 30}, caption=heading)
     for row in report.months:
-        months.append(month_values(row, report.year))
+        months.append(month_values(row, report))
     last = report.months[-1] if report.months else None
     months.append(
         [
@@ -276,7 +341,7 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
         pdf_table(
             _("Liquidations by month"),
             month_columns(),
-            [month_values(row, report.year) for row in report.months],
+            [month_values(row, report) for row in report.months],
             None,
         ),
     ]
@@ -314,9 +379,10 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
             "title": title(),
             "subtitle": subtitle(report),
             "summary": summary,
-            "this_month": month_label(report.year, report.month),
-            "last_year_month": month_label(report.year - 1, report.month),
+            "this_month": column_label(report),
+            "last_year_month": column_label(report, last_year=True),
             "has_last_year": report.last_year is not None,
+            "comparison_note": comparison_note(report),
             "tables": tables,
             "by_line": by_line,
         },

@@ -247,14 +247,14 @@ def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFi
 
 def listing_columns() -> list[tuple[str, str, int]]:
     return [
-        (_("Code"), TEXT, 16),
-        (_("Label"), TEXT, 44),
+        (_("Code"), TEXT, 20),
+        (_("Label"), TEXT, 52),
         (_("Section"), TEXT, 7),
-        (_("Voted"), AMOUNT, 16),
-        (_("Committed"), AMOUNT, 16),
-        (_("Liquidated"), AMOUNT, 16),
-        (_("Forecast"), AMOUNT, 16),
-        (_("Gap"), AMOUNT, 16),
+        (_("Voted"), AMOUNT, 14),
+        (_("Committed"), AMOUNT, 14),
+        (_("Liquidated"), AMOUNT, 14),
+        (_("Forecast"), AMOUNT, 14),
+        (_("Gap"), AMOUNT, 14),
         (_("Gap (%)"), RATE, 9),
         (_("Forecast entered"), TEXT, 16),
     ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -37,6 +37,7 @@ from budgets.selectors import broken_balances, ledger_differences
 from budgets.services import BudgetError, require_capability
 from reporting import reports as catalogue
 from reporting.models import LedgerCheck, Report
+from reporting.selectors.execution import last_complete_month
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ __all__ = [
     "BudgetError",
     "ledger_check_request",
     "ledger_check_run",
+    "monthly_reports_request",
     "report_build",
     "report_download_name",
     "report_enqueue",
@@ -109,9 +111,11 @@ def _clean(kind: str, format: str, parameters) -> dict:
         raise BudgetError(detail, code="parameters") from None
 
 
-def report_request(*, user, kind: str, format: str, parameters) -> Report:
+def report_request(*, user, kind: str, format: str, parameters, enqueue: bool = True) -> Report:
     """A new queued report of `kind` as `format`; its task is sent once the caller's
     transaction commits. `user` None is celery beat (the scheduled reports).
+    `enqueue=False` sends nothing: the caller builds it at once (the demo seed, whose
+    worker is not running yet; the requeue schedule would send it after RESEND_AFTER).
 
     Whether the workers got it shows on the row: `enqueued_at` stays empty while
     the broker is unreachable (`report_waiting_message` says so to the user).
@@ -123,8 +127,32 @@ def report_request(*, user, kind: str, format: str, parameters) -> Report:
         report = Report.objects.create(
             kind=kind, format=format, parameters=cleaned, requested_by=user
         )
-        transaction.on_commit(lambda: report_enqueue(report_id=report.pk))
+        if enqueue:
+            transaction.on_commit(lambda: report_enqueue(report_id=report.pk))
     return report
+
+
+def monthly_reports_request(*, today: date | None = None, enqueue: bool = True) -> list[Report]:
+    """What celery beat asks for on the 1st: the monthly execution report of the last
+    complete month on `today` (by default today in Nouméa), as XLSX and as PDF,
+    requested by nobody. A report whose parameters are refused (no such fiscal year)
+    is logged and left out. `enqueue`: as for report_request."""
+    year, month = last_complete_month(today or timezone.localdate())
+    requested = []
+    for fmt in (Report.Format.XLSX, Report.Format.PDF):
+        try:
+            report = report_request(
+                user=None,
+                kind=Report.Kind.MONTHLY_EXECUTION,
+                format=fmt,
+                parameters={"year": year, "month": month},
+                enqueue=enqueue,
+            )
+        except BudgetError as error:
+            logger.error("Monthly report %s/%s not requested: %s", month, year, error.messages)
+            continue
+        requested.append(report)
+    return requested
 
 
 def report_waiting_message(report: Report) -> str | None:

@@ -7,6 +7,8 @@ a failed one. Ledger checks: the nightly results and "Run now", for pilotage
 (reporting.services.reports.LEDGER_CHECK_CAPABILITY).
 """
 
+from datetime import date
+
 import django_filters
 import django_tables2 as tables
 from django import forms
@@ -14,6 +16,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -162,14 +166,55 @@ class ReportListView(CapabilityRequiredMixin, HtmxTableMixin, SingleTableMixin, 
     def get_queryset(self):
         return selectors.reports(actor=self.request.user)
 
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        if not self.filters_active():
+            table.empty_text = no_report_yet(may_request=holds(self.request.user, REQUEST))
+        return table
+
+    def filters_active(self) -> bool:
+        """Whether the list is narrowed by a filter (its empty text then says so)."""
+        return any(self.request.GET.get(name) for name in self.filterset.filters)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["may_request"] = holds(self.request.user, REQUEST)
         return context
 
 
+def no_report_yet(*, may_request: bool) -> str:
+    """The empty list's text when no filter is set: there is no report at all yet, and
+    how one comes (asked for by pilotage, or built by the schedule on the 1st)."""
+    if may_request:
+        return format_html(
+            '{} <a href="{}" data-testid="empty-request-link">{}</a>',
+            _("No report yet."),
+            reverse("reporting:report-request"),
+            _("Request one: it is built in the background and appears here."),
+        )
+    return _(
+        "No report yet. The monthly execution report is built on the 1st of each month "
+        "and will appear here; the section head may request others."
+    )
+
+
 # ---------------------------------------------------------------------------
 # Request
+
+
+def month_help(kind: str) -> str:
+    """What the month left to its default means, for the kind: "Par défaut : novembre 2026,
+    dernier mois complet" for the monthly report."""
+    if kind == Report.Kind.MONTHLY_EXECUTION:
+        default = catalogue.monthly_default(timezone.localdate())
+        if default is None:  # a first January: last year is not in the books
+            return _("Default: the last complete month of the year.")
+        return _("Default: %(month)s, the last complete month.") % {
+            "month": date_format(date(*default, 1), "F Y")
+        }
+    if kind == Report.Kind.VARIANCE:
+        return _("Default: the latest forecasts.")
+    return ""
 
 
 class ReportRequestForm(forms.Form):
@@ -215,6 +260,9 @@ class ReportRequestForm(forms.Form):
         self.fields["month"].widget.choices = [("", _("Default"))] + [
             (str(number), label) for number, label in MONTHS
         ]
+        self.fields["month"].help_text = month_help(self.kind_value())
+        if self.fields["month"].help_text:
+            self.fields["month"].widget.attrs["aria-describedby"] = "id_month-help"
         self.fields["section"].widget.choices = [("", _("Both")), *Section.choices]
         # Choosing another kind swaps in its parameters (the view answers the region).
         self.fields["kind"].widget.attrs.update(
@@ -245,11 +293,18 @@ class ReportRequestView(CapabilityRequiredMixin, FormView):
     def get_initial(self):
         fiscal_year = current_fiscal_year()
         kind = self.request.GET.get("kind")
-        return {
-            "kind": kind if kind in Report.Kind.values else Report.Kind.MONTHLY_EXECUTION,
+        kind = kind if kind in Report.Kind.values else Report.Kind.MONTHLY_EXECUTION
+        initial = {
+            "kind": kind,
             "format": self.request.GET.get("format") or Report.Format.XLSX,
             "year": str(fiscal_year.year) if fiscal_year else "",
         }
+        default = catalogue.monthly_default(timezone.localdate())
+        if kind == Report.Kind.MONTHLY_EXECUTION and default is not None:
+            # The monthly report starts on the last complete month (December of last
+            # year in January), which the month's help text names.
+            initial.update(year=str(default[0]), month=str(default[1]))
+        return initial
 
     def get_template_names(self):
         htmx = getattr(self.request, "htmx", None)
@@ -274,17 +329,14 @@ class ReportRequestView(CapabilityRequiredMixin, FormView):
         except services.BudgetError as error:
             _add_errors(form, error)
             return self.form_invalid(form)
-        report.refresh_from_db()
         if recorded:
-            waiting = services.report_waiting_message(report)
-            if waiting:
-                messages.warning(self.request, waiting)
-            else:
-                messages.success(
-                    self.request,
-                    _("Report requested: %(report)s. It is being built; this page follows it.")
-                    % {"report": report.get_kind_display()},
-                )
+            # Only what stays true: that the build is under way (or waits for the
+            # workers) is said by the page's status region, which the page polls and
+            # which says "Terminé" once done.
+            messages.success(
+                self.request,
+                _("Report requested: %(report)s.") % {"report": report.get_kind_display()},
+            )
         return redirect(report)
 
 
@@ -362,12 +414,8 @@ class ReportRetryView(CapabilityRequiredMixin, View):
             for text in error.messages:
                 messages.error(request, text)
             return redirect(report)
-        report.refresh_from_db()
-        waiting = services.report_waiting_message(report)
-        if waiting:
-            messages.warning(request, waiting)
-        else:
-            messages.success(request, _("The report is queued again."))
+        # Whether the workers got it is said by the status region (polled), not here.
+        messages.success(request, _("The report is queued again."))
         return redirect(report)
 
 

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from budgets import services
 from reporting.models import LedgerCheck, Report
+from reporting.selectors.execution import last_complete_month
 from tests.browser.conftest import screenshot
 from tests.browser.test_disco import log_in
 from tests.conftest import broker_url
@@ -55,7 +56,12 @@ def test_chef_requests_the_monthly_report_watches_it_finish_and_downloads_it(
         page.get_by_test_id("request-link").click()
         page.get_by_label("Rapport").select_option("monthly_execution")
         page.get_by_label("Tableur (XLSX)").check()
-        page.get_by_label("Mois").select_option(str(today.month))
+        # The form starts on the last complete month, and says so.
+        year, month = last_complete_month(today)
+        if year == today.year:  # (in January, last year's December: no such year here)
+            expect(page.get_by_label("Mois")).to_have_value(str(month))
+        expect(page.get_by_test_id("help-month")).to_contain_text("dernier mois complet")
+        page.get_by_label("Mois").select_option(str(today.month))  # the month under way
         screenshot(page, "report-form")
         page.get_by_test_id("submit").click()
 
@@ -63,6 +69,7 @@ def test_chef_requests_the_monthly_report_watches_it_finish_and_downloads_it(
         region = page.get_by_test_id("status-region")
         expect(region).to_have_attribute("data-status", "queued")
         expect(page.get_by_test_id("progress")).to_be_visible()
+        expect(page.get_by_test_id("building")).to_contain_text("construction est en cours")
         report = Report.objects.get()
         assert report.requested_by == chef
         url = page.url
@@ -73,6 +80,9 @@ def test_chef_requests_the_monthly_report_watches_it_finish_and_downloads_it(
         assert page.url == url  # followed in place, without a reload
         expect(page.get_by_test_id("status")).to_have_text("Terminé")
         expect(page.get_by_test_id("progress")).to_have_count(0)
+        # Nothing on the page says it is still being built; the size reads in Ko.
+        expect(page.get_by_text("construction est en cours")).to_have_count(0)
+        expect(page.get_by_test_id("download")).to_contain_text(" Ko)")
         screenshot(page, "report-done")
 
         with page.expect_download() as info:

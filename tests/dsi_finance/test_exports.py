@@ -23,7 +23,7 @@ from dsi_finance.exports import (
     write_xlsx,
 )
 from dsi_finance.roles import Role
-from dsi_finance.xlsx import DATE_NUMBER_FORMAT, XPF_NUMBER_FORMAT
+from dsi_finance.xlsx import DATE_NUMBER_FORMAT, PERCENT_NUMBER_FORMAT, XPF_NUMBER_FORMAT
 from tests.factories import UserFactory
 
 COLUMNS = [
@@ -55,7 +55,9 @@ def test_negative_amounts_stay_numbers_with_the_xpf_format():
     assert sheet["C2"].value == -1500
     assert sheet["C2"].data_type == "n"
     assert sheet["C2"].number_format == XPF_NUMBER_FORMAT
-    assert sheet["D2"].value == -2.5
+    # A rate in percent is stored as a fraction in a percent format: -2.5 % is -0.025.
+    assert sheet["D2"].value == pytest.approx(-0.025)
+    assert sheet["D2"].number_format == PERCENT_NUMBER_FORMAT == "0.0%"
     assert sheet["E2"].value == -3
 
 

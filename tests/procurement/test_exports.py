@@ -145,7 +145,8 @@ def test_the_tgc_rates_export_lists_every_rate(chef, client_as):
     response = export(client_as(chef), "tax-rate-list")
     assert response["Content-Disposition"].startswith('attachment; filename="achats-taux-tgc-')
     rates = sorted(row[0] for row in rows_of(response))
-    assert rates == [0, 3, 6, 11, 22]
+    # Fractions in a percent format (0.11 shown 11,0 %), so that formulas on them work.
+    assert rates == pytest.approx([0, 0.03, 0.06, 0.11, 0.22])
 
 
 def test_the_file_is_named_after_the_list_its_tab_and_the_day(chef, client_as):

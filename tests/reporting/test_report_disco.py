@@ -5,7 +5,7 @@ from openpyxl import load_workbook
 
 from budgets import services
 from budgets.selectors import availability_totals, line_availability
-from dsi_finance.xlsx import XPF_NUMBER_FORMAT
+from dsi_finance.xlsx import PERCENT_NUMBER_FORMAT, XPF_NUMBER_FORMAT
 from reporting.reports import builder_for, clean_parameters
 from tests.factories import (
     BudgetLineFactory,
@@ -76,6 +76,9 @@ def test_the_xlsx_extract_holds_every_line_of_the_year_and_the_selectors_totals(
     )
     assert rows[-1][8:11] == (53_345_678, 12_000_000, 1_500_000)
     assert sheet.cell(row=3, column=9).number_format == XPF_NUMBER_FORMAT
+    # Rates are fractions in a percent format: 1 500 000 / 12 345 678 -> 0.122, 12,2 %.
+    assert rows[2][13] == pytest.approx(0.122)
+    assert sheet.cell(row=3, column=14).number_format == PERCENT_NUMBER_FORMAT == "0.0%"
     assert calls[-1][0] == 100
     assert [percent for percent, _note in calls] == sorted(percent for percent, _n in calls)
     built.path.unlink()

@@ -1,8 +1,11 @@
 """The reports' parameters: validated, with defaults, refused with French messages."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from reporting.models import Report
 from reporting.reports import (
@@ -44,10 +47,51 @@ def test_form_data_are_cleaned_into_json_values(year):
     assert clean_parameters("variance", {"year": 2026}) == {"year": 2026}
 
 
-def test_missing_year_and_month_take_the_current_ones(year):
+def noumea(*args):
+    return time_machine.travel(datetime(*args, tzinfo=ZoneInfo("Pacific/Noumea")), tick=False)
+
+
+def test_the_monthly_report_defaults_to_the_last_complete_month(year):
     FiscalYearFactory(year=2025, state="closed")
-    cleaned = clean_parameters("monthly_execution", {})
-    assert cleaned == {"year": 2026, "month": timezone.localdate().month}
+    with noumea(2026, 12, 8, 10, 0):
+        assert clean_parameters("monthly_execution", {}) == {"year": 2026, "month": 11}
+        assert clean_parameters("monthly_execution", {"year": "2026"}) == {
+            "year": 2026,
+            "month": 11,
+        }
+        # A past year: its December.
+        assert clean_parameters("monthly_execution", {"year": 2025}) == {
+            "year": 2025,
+            "month": 12,
+        }
+    # In January, the last complete month is last year's December.
+    FiscalYearFactory(year=2027, state="preparation")
+    with noumea(2027, 1, 15, 10, 0):
+        assert clean_parameters("monthly_execution", {}) == {"year": 2026, "month": 12}
+        # The new year has no complete month yet: its January, under way.
+        assert clean_parameters("monthly_execution", {"year": 2027}) == {
+            "year": 2027,
+            "month": 1,
+        }
+
+
+def test_the_month_under_way_may_be_asked_for_but_not_a_month_to_come(year):
+    FiscalYearFactory(year=2027, state="preparation")
+    with noumea(2026, 12, 8, 10, 0):
+        assert clean_parameters("monthly_execution", {"year": 2026, "month": 12}) == {
+            "year": 2026,
+            "month": 12,
+        }
+        assert errors_of("monthly_execution", {"year": 2027, "month": "1"}) == {
+            "month": [
+                "Le mois de janvier 2027 n’a pas encore commencé : choisissez un mois jusqu’à "
+                "décembre 2026 (le mois en cours)."
+            ]
+        }
+        assert "month" in errors_of("monthly_execution", {"year": 2027})
+    # What the beat asks on the 1st at 06:00 in Nouméa (still the 31st in UTC) is accepted.
+    with noumea(2027, 1, 1, 6, 0):
+        assert clean_parameters("monthly_execution", {"year": 2026, "month": 12})["month"] == 12
 
 
 def test_an_unknown_kind_is_refused_in_french(year):

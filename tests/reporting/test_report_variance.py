@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 
 from budgets import services
-from dsi_finance.xlsx import XPF_NUMBER_FORMAT
+from dsi_finance.xlsx import PERCENT_NUMBER_FORMAT, XPF_NUMBER_FORMAT
 from reporting.reports import builder_for, clean_parameters
 from reporting.selectors.variance import variance_rows, variance_totals
 from tests.factories import (
@@ -81,6 +81,9 @@ def test_the_xlsx_holds_the_selectors_rows_totals_and_proposals(year):
     assert lines[1][:2] == ["A-MAINT", "'=Maintenance"]
     assert lines[-1][3:8] == [23_000_000, 5_000_000, 0, 14_000_000, -9_000_000]
     assert workbook["Par ligne"]["D2"].number_format == XPF_NUMBER_FORMAT
+    # Rates are fractions in a percent format: a gap of 2 M on 10 M is 0.2, shown 20,0 %.
+    assert lines[1][8] == pytest.approx(0.2)
+    assert workbook["Par ligne"]["I2"].number_format == PERCENT_NUMBER_FORMAT == "0.0%"
     proposals = [
         list(r) for r in workbook["Propositions de couverture"].iter_rows(values_only=True)
     ]

@@ -1,7 +1,11 @@
 """The report pages: list, request form, report page with its polled status, download,
 retry; and the ledger checks page."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from reporting.models import LedgerCheck, Report
@@ -14,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 fake_builder = reports_lifecycle.fake_builder
 
+NOUMEA = ZoneInfo("Pacific/Noumea")
 LIST = reverse("reporting:report-list")
 REQUEST = reverse("reporting:report-request")
 CHECKS = reverse("reporting:ledger-check-list")
@@ -128,6 +133,35 @@ def test_the_list_filters_by_kind_and_status_and_htmx_gets_only_the_table(chef, 
     assert "Exécution budgétaire mensuelle" not in html
 
 
+def test_an_empty_list_without_filters_says_there_is_no_report_yet_and_how_to_get_one(
+    chef, directeur, client_as, year
+):
+    html = normalise(client_as(chef).get(LIST).content.decode())
+    assert "Aucun rapport pour l’instant." in html
+    assert "Demandez-en un" in html and 'data-testid="empty-request-link"' in html
+    assert "ne correspond à ces filtres" not in html
+    # A reader, who may not request one, is told where they come from.
+    html = normalise(client_as(directeur).get(LIST).content.decode())
+    assert "Aucun rapport pour l’instant. Le rapport d’exécution budgétaire mensuelle" in html
+    assert 'data-testid="empty-request-link"' not in html
+
+
+def test_an_empty_list_with_filters_says_that_nothing_matches_them(chef, client_as, year):
+    make_report(status="done")
+    client = client_as(chef)
+    html = client.get(LIST, {"status": "failed"}).content.decode()
+    assert "Aucun rapport ne correspond à ces filtres." in html
+    assert "Aucun rapport pour l’instant" not in html
+    # The same through htmx (a filter changed in place).
+    region = client.get(
+        LIST, {"kind": "disco"}, headers={"HX-Request": "true", "HX-Target": "table-region"}
+    ).content.decode()
+    assert "Aucun rapport ne correspond à ces filtres." in region
+    # Filters set back to "all" are no filter.
+    html = client.get(LIST, {"kind": "", "status": ""}).content.decode()
+    assert f'data-report="{Report.objects.get().pk}"' in html
+
+
 # --- the request form ------------------------------------------------------------
 
 
@@ -154,8 +188,49 @@ def test_chef_requests_a_report_and_lands_on_its_page(
     assert report.requested_by == chef
     assert published == [("reporting.build_report", report.pk)]
     page = client.get(response["Location"]).content.decode()
-    assert "Rapport demandé : Exécution budgétaire mensuelle" in page
+    assert "Rapport demandé : Exécution budgétaire mensuelle." in page
     assert 'hx-trigger="every 1s"' in page  # polled while queued
+    # "Being built" is said inside the polled region only, never in a lasting banner.
+    region = page.split('id="report-status"')[1]
+    assert 'data-testid="building"' in region
+    assert page.count("Sa construction est en cours") == 1
+
+
+def test_the_form_starts_on_the_last_complete_month_and_says_which(chef, client_as, year):
+    FiscalYearFactory(year=2025)
+    with time_machine.travel(datetime(2026, 12, 8, 10, 0, tzinfo=NOUMEA), tick=False):
+        response = client_as(chef).get(REQUEST)
+    form = response.context["form"]
+    assert (form["year"].value(), form["month"].value()) == ("2026", "11")
+    html = normalise(response.content.decode())
+    assert "Par défaut : novembre 2026, dernier mois complet." in html
+    assert '<option value="11" selected>' in html
+
+
+def test_in_january_the_form_starts_on_last_years_december(chef, client_as, year):
+    FiscalYearFactory(year=2027)
+    with time_machine.travel(datetime(2027, 1, 10, 10, 0, tzinfo=NOUMEA), tick=False):
+        response = client_as(chef).get(REQUEST, {"kind": "monthly_execution"})
+    form = response.context["form"]
+    assert (form["year"].value(), form["month"].value()) == ("2026", "12")
+    assert "Par défaut : décembre 2026, dernier mois complet." in normalise(
+        response.content.decode()
+    )
+
+
+def test_a_month_to_come_is_refused_with_a_french_message(chef, client_as, year, published):
+    FiscalYearFactory(year=2027)
+    with time_machine.travel(datetime(2026, 12, 8, 10, 0, tzinfo=NOUMEA), tick=False):
+        response = client_as(chef).post(
+            REQUEST,
+            {"kind": "monthly_execution", "format": "pdf", "year": "2027", "month": "2"},
+        )
+    assert response.status_code == 200
+    assert response.context["form"].errors["month"] == [
+        "Le mois de février 2027 n’a pas encore commencé : choisissez un mois jusqu’à "
+        "décembre 2026 (le mois en cours)."
+    ]
+    assert Report.objects.count() == 0 and published == []
 
 
 def test_a_double_submit_records_one_report(chef, client_as, year, published):
@@ -237,6 +312,23 @@ def test_the_status_region_stops_polling_once_done_and_offers_the_download(
     assert "hx-trigger" not in html
     assert 'data-status="done"' in html
     assert reverse("reporting:report-download", args=[report.pk]) in html
+    assert "construction est en cours" not in html  # the banner went with the build
+
+
+def test_a_done_report_page_has_no_building_banner_and_reads_its_size_in_ko(chef, client_as, year):
+    report = make_report(status="done", file_size=12_600, progress=100)
+    page = normalise(client_as(chef).get(report.get_absolute_url()).content.decode())
+    assert "construction est en cours" not in page
+    assert 'data-testid="building"' not in page
+    assert "Télécharger (12,3 Ko)" in page
+    assert "Kio" not in page
+    big = make_report(status="done", file_size=3_400_000, progress=100)
+    assert "Télécharger (3,2 Mo)" in normalise(
+        client_as(chef).get(big.get_absolute_url()).content.decode()
+    )
+    queued = make_report()
+    page = client_as(chef).get(queued.get_absolute_url()).content.decode()
+    assert 'data-testid="building"' in page
 
 
 def test_the_running_status_shows_the_progress(chef, client_as, year):
