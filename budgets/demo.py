@@ -579,6 +579,18 @@ class BudgetSeedResult:
     transfers: int = 0
 
 
+@dataclass(frozen=True)
+class YearSeeded:
+    """One year's budget as seeded, for the seed's progress lines."""
+
+    year: int
+    lines: int
+    revisions: tuple[str, ...]  # the kinds voted, in order: BP, DM1, DM2
+    transfers: int  # approved
+    pending_transfers: int
+    closing: bool  # closed on 31 December, after its purchasing (a past year)
+
+
 def seed_nomenclature() -> None:
     """Chapters, accounts, cost centres and projects, found or created by their codes."""
     chapters = {}
@@ -677,6 +689,7 @@ def _seed_year(
     refs,
     result: BudgetSeedResult,
     before_closing: Callable[[FiscalYear], None] | None = None,
+    on_year: Callable[[YearSeeded], None] | None = None,
 ) -> None:
     bp, *amending = plan.revisions
     with clock(bp.vote_date - timedelta(days=21), time(8, 30)):
@@ -716,6 +729,18 @@ def _seed_year(
             preparer=preparer,
             director=director,
         )
+    if on_year is not None:
+        states = [t.state for t in plan.transfers]
+        on_year(
+            YearSeeded(
+                year=plan.year,
+                lines=len(lines),
+                revisions=tuple(r.kind for r in plan.revisions),
+                transfers=states.count("approved"),
+                pending_transfers=states.count("requested"),
+                closing=plan.closed,
+            )
+        )
     if plan.closed:
         if before_closing is not None:
             before_closing(fiscal_year)  # e.g. the year's purchasing, while it is open
@@ -734,6 +759,7 @@ def seed_demo_budget(
     director,
     today: date | None = None,
     before_closing: Callable[[FiscalYear], None] | None = None,
+    on_year: Callable[[YearSeeded], None] | None = None,
 ) -> BudgetSeedResult:
     """Load the demo budget's three years; a year that already exists is left alone.
 
@@ -743,7 +769,8 @@ def seed_demo_budget(
     decision is taken with the clock at its planned date (votes, transfers), so the
     ledger follows the plan. `before_closing(fiscal_year)`, when given, runs on each
     past year while it is still open, after its budget and before its closing on
-    31 December (dsi_finance.demo plays last year's purchasing there).
+    31 December (dsi_finance.demo plays last year's purchasing there). `on_year`, when
+    given, hears of each year once its revisions are voted (before `before_closing`).
     """
     today = today or timezone.localdate()
     result = BudgetSeedResult()
@@ -764,5 +791,6 @@ def seed_demo_budget(
             refs=refs,
             result=result,
             before_closing=before_closing,
+            on_year=on_year,
         )
     return result

@@ -88,31 +88,63 @@ def demo_budget_actors() -> tuple | None:
     return users["chef"], users["directeur"]
 
 
-def seed_demo_budget(*, today=None) -> budgets_demo.BudgetSeedResult | None:
+class DemoProgress:
+    """What the demo seed tells as it goes, step by step (seed_demo prints it); here,
+    nothing. A minute or two of seeding is long without a word."""
+
+    def budget_year(self, seeded: budgets_demo.YearSeeded) -> None:
+        """A year's budget is voted (a past year is closed after its purchasing)."""
+
+    def purchasing_month(self, month: int, counts: procurement_demo.ProcurementSeedResult) -> None:
+        """A year's purchasing is played up to the end of `month`: the counts so far."""
+
+    def purchasing(self, result: procurement_demo.ProcurementSeedResult | None) -> None:
+        """A year's purchasing is played (None: no actors or no open year)."""
+
+    def forecasts(self, entered: int | None) -> None:
+        """Pilotage's forecasts are entered (None: nothing to do)."""
+
+
+def seed_demo_budget(
+    *, today=None, progress: DemoProgress | None = None
+) -> budgets_demo.BudgetSeedResult | None:
     """The demo budget through the budget services, with chef and directeur as actors.
 
     None when the actors are missing (seed the users first); years that already
     exist are left alone (see budgets.demo.seed_demo_budget). Last year gets its
     purchasing (fewer requests: LAST_YEAR_VOLUME) before it is closed, so that the
     dashboard's "last year at the same date" has figures; the year before stays
-    without execution.
+    without execution. `progress` hears of each step as it ends.
     """
     actors = demo_budget_actors()
     if actors is None:
         return None
     preparer, director = actors
     current = (today or timezone.localdate()).year
+    progress = progress or DemoProgress()
 
     def last_years_purchasing(fiscal_year) -> None:
         # Last year's purchasing, played while the year is open, before its closing.
         if fiscal_year.year == current - 1:
-            procurement_demo.seed_demo_procurement(
-                today=today, fiscal_year=fiscal_year.year, volume=LAST_YEAR_VOLUME
+            progress.purchasing(
+                procurement_demo.seed_demo_procurement(
+                    today=today,
+                    fiscal_year=fiscal_year.year,
+                    volume=LAST_YEAR_VOLUME,
+                    on_month=progress.purchasing_month,
+                )
             )
 
     result = budgets_demo.seed_demo_budget(
-        preparer=preparer, director=director, today=today, before_closing=last_years_purchasing
+        preparer=preparer,
+        director=director,
+        today=today,
+        before_closing=last_years_purchasing,
+        on_year=progress.budget_year,
     )
-    procurement_demo.seed_demo_procurement(today=today)  # then its purchasing, once a year
-    reporting_demo.seed_demo_forecasts(today=today)  # and pilotage's forecasts, once a year
+    # Then this year's purchasing, and pilotage's forecasts, once a year.
+    progress.purchasing(
+        procurement_demo.seed_demo_procurement(today=today, on_month=progress.purchasing_month)
+    )
+    progress.forecasts(reporting_demo.seed_demo_forecasts(today=today))
     return result

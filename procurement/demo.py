@@ -34,6 +34,7 @@ goes below zero except where the IT director overrides, on lines kept for that.
 """
 
 import heapq
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -220,15 +221,18 @@ BUYING = {
 # fmt: on
 DEFAULT_BUYING = ("supplies", "11", (("Fournitures", "unit", 15_000),))
 
+# A request's subject: {centre} is the cost centre as named after "pour" (« la
+# direction », « les sites… »), {of_centre} after "de" (« de la direction », « des
+# sites… »), see request_subject(). tests/procurement/test_demo_subjects.py reads them all.
 SUBJECTS = {
-    "hardware": ("Renouvellement de matériel", "Équipement de {centre}", "Achat de matériel pour {centre}"),
+    "hardware": ("Renouvellement de matériel", "Équipement {of_centre}", "Achat de matériel pour {centre}"),
     "supplies": ("Fournitures pour {centre}", "Réapprovisionnement des consommables"),
-    "services": ("Prestation pour {centre}", "Renfort de l'équipe {centre}", "Assistance technique"),
-    "maintenance": ("Maintenance de {centre}", "Réparations et pièces"),
+    "services": ("Prestation pour {centre}", "Renfort {of_centre}", "Assistance technique"),
+    "maintenance": ("Maintenance {of_centre}", "Réparations et pièces"),
     "software": ("Licences pour {centre}", "Renouvellement du support éditeur"),
-    "training": ("Formation des agents de {centre}", "Plan de formation : session"),
+    "training": ("Formation des agents {of_centre}", "Session du plan de formation"),
     "security": ("Prestation de sécurité", "Renfort sécurité"),
-    "works": ("Travaux pour {centre}", "Chantier : lot"),
+    "works": ("Travaux pour {centre}", "Lot de travaux"),
     "hosting": ("Hébergement complémentaire",),
     "rental": ("Location de matériel",),
     "telecom": ("Raccordement télécom",),
@@ -247,7 +251,7 @@ CENTRE_NAMES = {
     "POSTE": "l'équipe support",
     "SECU": "l'équipe sécurité",
     "WEB": "l'équipe web",
-    "SITES": "des sites de Brousse et des Îles",
+    "SITES": "les sites de Brousse et des Îles",
 }
 
 # Recurring contracts: (line code, supplier, subject, share of the line's available
@@ -456,11 +460,46 @@ def _items(line: BudgetLine, amount: int, rng: random.Random) -> list[Item]:
     return items
 
 
-def _subject(line: BudgetLine, rng: random.Random) -> str:
-    trade = _buying(line)[0]
+def subject_templates(line: BudgetLine) -> tuple[str, ...]:
+    """The subjects a request on `line` may take (SUBJECTS of the line's trade)."""
+    return SUBJECTS.get(_buying(line)[0], ("Achat",))
+
+
+def _words(text: str) -> list[str]:
+    return text.lower().replace("’", "'").replace("'", "' ").split()
+
+
+def request_subject(template: str, line: BudgetLine, *, with_label: bool) -> str:
+    """The subject `template` written for `line`'s cost centre, followed by the line's
+    label when `with_label`, or the label alone when the two would say the same words
+    twice (« Location de matériel – Location de groupes électrogènes… », « Renfort de
+    l'équipe support – Support de proximité… »)."""
     centre = CENTRE_NAMES.get(line.cost_centre.code, line.cost_centre.label)
-    subject = rng.choice(SUBJECTS.get(trade, ("Achat",))).format(centre=centre)
-    return f"{subject} – {line.label[:120]}" if rng.random() < 0.4 else subject
+    for article, contracted in (("les ", "des "), ("le ", "du ")):
+        if centre.startswith(article):
+            of_centre = contracted + centre.removeprefix(article)
+            break
+    else:
+        of_centre = f"de {centre}"
+    subject = template.format(centre=centre, of_centre=of_centre)
+    if not with_label:
+        return subject
+    label = line.label[:120]
+    first, second = _words(subject), _words(label)
+    if second[0] in (first[0], first[-1]) or _word_pairs(first) & _word_pairs(second):
+        return label
+    return f"{subject} – {label}"
+
+
+def _word_pairs(words: list[str]) -> set[tuple[str, str]]:
+    """Pairs of neighbouring words that say something (« des sites », not « de l' »)."""
+    return {pair for pair in itertools.pairwise(words) if max(map(len, pair)) > 3}
+
+
+def _subject(line: BudgetLine, rng: random.Random) -> str:
+    # Two draws, as always: the rest of the plan keeps its random sequence.
+    template = rng.choice(subject_templates(line))
+    return request_subject(template, line, with_label=rng.random() < 0.4)
 
 
 def procurement_plan(
@@ -695,12 +734,19 @@ class _Player:
         with mock.patch.object(timezone, "now", now):
             yield
 
-    def play(self) -> None:
+    def play(self, on_month: Callable[[int], None] | None = None) -> None:
+        """Play every event; `on_month(month)` after the last event of each month (the
+        seed's progress lines)."""
         with self.clock():
             while self.events:
                 moment, _sequence, action, args = heapq.heappop(self.events)
+                month = moment.astimezone(NOUMEA).month
+                if on_month and self.moment and month != self.today.month:
+                    on_month(self.today.month)
                 self.moment = moment
                 action(*args)
+            if on_month and self.moment:
+                on_month(self.today.month)
 
     # Suppliers
 
@@ -1272,7 +1318,12 @@ def _limit(today: date | None) -> datetime:
 
 @transaction.atomic
 def seed_procurement(
-    fiscal_year: FiscalYear, users: dict, *, today: date | None = None, volume: float = 1.0
+    fiscal_year: FiscalYear,
+    users: dict,
+    *,
+    today: date | None = None,
+    volume: float = 1.0,
+    on_month: Callable[[int, ProcurementSeedResult], None] | None = None,
 ) -> ProcurementSeedResult:
     """Play the year's procurement up to now (or `today`) through the services.
 
@@ -1282,6 +1333,7 @@ def seed_procurement(
     (before today's) is played to its 31 December, then its purchasing is closed
     (`_Player.year_end`), ready for the year's closing; its contracts are billed by
     quarter; `volume` scales its number of requests (procurement_plan).
+    `on_month(month, counts so far)` follows the play, month after month.
     """
     started = timezone.now()
     result = ProcurementSeedResult(year=fiscal_year.year)
@@ -1318,17 +1370,29 @@ def seed_procurement(
         monday_morning = datetime.combine(monday - timedelta(monday.weekday()), time(7, 45))
         player.at(monday_morning.replace(tzinfo=NOUMEA), player.payments_import)
         monday += timedelta(days=7)
-    player.play()
+
+    def month_played(month: int) -> None:
+        on_month(month, _count(result, fiscal_year, player))
+
+    player.play(month_played if on_month else None)
     if past:
         with player.clock():
             player.year_end(fiscal_year)
+    _count(result, fiscal_year, player)
+    result.seconds = round((timezone.now() - started).total_seconds(), 1)
+    return result
+
+
+def _count(
+    result: ProcurementSeedResult, fiscal_year: FiscalYear, player: _Player
+) -> ProcurementSeedResult:
+    """`result` with the year's documents counted in the database."""
     result.suppliers = len(player.suppliers)
     result.requests = PurchaseRequest.objects.filter(fiscal_year=fiscal_year).count()
     result.commitments = Commitment.objects.filter(fiscal_year=fiscal_year).count()
     result.orders = PurchaseOrder.objects.filter(fiscal_year=fiscal_year).count()
     result.receipts = Receipt.objects.filter(commitment__fiscal_year=fiscal_year).count()
     result.invoices = Invoice.objects.filter(fiscal_year=fiscal_year).count()
-    result.seconds = round((timezone.now() - started).total_seconds(), 1)
     return result
 
 
@@ -1360,15 +1424,19 @@ def demo_procurement_actors() -> dict | None:
 
 
 def seed_demo_procurement(
-    *, today: date | None = None, fiscal_year: int | None = None, volume: float = 1.0
+    *,
+    today: date | None = None,
+    fiscal_year: int | None = None,
+    volume: float = 1.0,
+    on_month: Callable[[int, ProcurementSeedResult], None] | None = None,
 ) -> ProcurementSeedResult | None:
     """The demo's procurement in the current year (the year of today in Noumea), or in
     `fiscal_year` (a past year is played whole and its purchasing closed: see
     seed_procurement), with the demo users as actors; None when the actors or the open
-    year are missing."""
+    year are missing. `on_month`: see seed_procurement."""
     actors = demo_procurement_actors()
     number = fiscal_year or (today or timezone.localdate()).year
     year = FiscalYear.objects.filter(year=number).first()
     if actors is None or year is None:
         return None
-    return seed_procurement(year, actors, today=today, volume=volume)
+    return seed_procurement(year, actors, today=today, volume=volume, on_month=on_month)

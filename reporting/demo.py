@@ -5,6 +5,10 @@ the lines that are little committed keep a clear surplus.
 
 Deterministic (a seeded generator) and idempotent: a year that already has forecasts
 is left alone.
+
+And last month's monthly execution report, XLSX and PDF, as celery beat requests it
+on the 1st (reporting.services.reports.monthly_reports_request), built at once so
+that the reports list of a fresh demo shows it done.
 """
 
 import random
@@ -16,6 +20,9 @@ from django.utils import timezone
 from budgets.models import BudgetLine, FiscalYear, Forecast
 from budgets.services import forecasts_set
 from dsi_finance.roles import perm
+from reporting.models import Report
+from reporting.selectors.execution import last_complete_month
+from reporting.services import reports as report_services
 
 OVERRUNS = 5  # lines forecast above their credits
 MONTHS_ENTERED = 3  # the last past months that get a forecast
@@ -73,3 +80,24 @@ def seed_demo_forecasts(*, today: date | None = None) -> int | None:
         forecasts_set(user=chef, fiscal_year=year, month=month, amounts=amounts)
         entered += len(amounts)
     return entered
+
+
+def seed_demo_monthly_report(*, today: date | None = None) -> list[Report]:
+    """Last month's monthly execution report, as XLSX and as PDF, requested as the
+    schedule does on the 1st and built here at once, without a worker (the demo's is
+    not running yet while it seeds).
+    The reports built, done; [] when that month's scheduled report is already there or
+    its year is not in the books."""
+    year, month = last_complete_month(today or timezone.localdate())
+    scheduled = Report.objects.filter(
+        kind=Report.Kind.MONTHLY_EXECUTION,
+        requested_by=None,
+        parameters__year=year,
+        parameters__month=month,
+    )
+    if scheduled.exists():
+        return []
+    # Built here, so sent to no worker (a queued report left behind would be sent again
+    # by the requeue schedule).
+    reports = report_services.monthly_reports_request(today=today, enqueue=False)
+    return [report_services.report_build(report_id=report.pk) for report in reports]

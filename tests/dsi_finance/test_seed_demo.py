@@ -1,6 +1,7 @@
 """seed_demo: one user per role, then the demo budget; idempotent, refused outside DEBUG unless forced."""
 
 import io
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -8,10 +9,13 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from budgets.models import BudgetLine, BudgetRevision, FiscalYear, LedgerEntry, Transfer
 from dsi_finance.demo import DEMO_USERS, seed_demo_users
+from reporting.demo import seed_demo_monthly_report
+from reporting.models import Report
 from reporting.selectors.dashboard import dashboard, ledger_figures
 from tests.factories import FiscalYearFactory
 from tests.reporting.figures_agree import assert_figures_agree
@@ -40,6 +44,21 @@ def budget_without_purchasing(request, monkeypatch):
     exactly what `make run` runs."""
     if request.node.name != "test_make_run_loads_the_demo_whose_figures_agree_everywhere":
         monkeypatch.setattr("procurement.demo.seed_demo_procurement", lambda **kwargs: None)
+
+
+# The tests that let seed_demo build last month's report (a PDF: seconds of work).
+WITH_REPORTS = {
+    "test_make_run_loads_the_demo_whose_figures_agree_everywhere",
+    "test_seed_demo_loads_the_demo_budget_prepared_by_chef_and_voted_by_directeur",
+}
+
+
+@pytest.fixture(autouse=True)
+def reports_in_a_temporary_folder(request, monkeypatch, settings, tmp_path):
+    """The report files under tmp_path; the reports skipped where they are not the point."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    if request.node.name not in WITH_REPORTS:
+        monkeypatch.setattr("reporting.demo.seed_demo_monthly_report", lambda **kwargs: [])
 
 
 @pytest.fixture
@@ -105,6 +124,36 @@ def test_seed_demo_loads_the_demo_budget_prepared_by_chef_and_voted_by_directeur
         "DM1",
     ]
     assert 140 <= BudgetLine.objects.filter(fiscal_year__year=year).count() <= 160
+    last_month_report_is_built_as_the_schedule_does(output)
+    # Each step said what it loaded, in French, as it went; the summary counts the database.
+    for fiscal_year in FiscalYear.objects.all():
+        revisions = "BP, DM1 et DM2 votés" if fiscal_year.year < year else "BP et DM1 votés"
+        lines = BudgetLine.objects.filter(fiscal_year=fiscal_year).count()
+        assert f"Budget {fiscal_year.year} : {lines} lignes, {revisions}" in output
+    assert output.splitlines()[-1] == (
+        f"Données de démonstration à jour : 3 exercices, {BudgetLine.objects.count()} lignes "
+        "budgétaires, 0 demande d’achat, 0 commande, 0 facture, 2 rapports."
+    )
+
+
+def last_month_report_is_built_as_the_schedule_does(output: str) -> None:
+    """Last month's monthly execution report, XLSX and PDF, requested by nobody (the
+    schedule) and done, its files stored; seeding again builds no other."""
+    today = timezone.localdate()
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    reports = Report.objects.order_by("pk")
+    assert [(r.kind, r.format, r.parameters, r.requested_by, r.status) for r in reports] == [
+        ("monthly_execution", fmt, {"year": year, "month": month}, None, "done")
+        for fmt in ("xlsx", "pdf")
+    ]
+    for report in reports:
+        assert report.file and report.file_size > 1000
+        assert report.file.storage.exists(report.file.name)
+    with translation.override("fr"):
+        month_name = date_format(date(year, month, 1), "F Y")
+    assert f"Rapport d’exécution budgétaire de {month_name} construit (PDF)." in output
+    assert seed_demo_monthly_report() == []
+    assert Report.objects.count() == 2
 
 
 def test_make_run_loads_the_demo_whose_figures_agree_everywhere(settings):
@@ -114,12 +163,22 @@ def test_make_run_loads_the_demo_whose_figures_agree_everywhere(settings):
     assert "Budget de démonstration créé" in output
     assert FiscalYear.objects.count() == 3
     # ... and a year of purchasing (unless today is 1 January: the demo plays the year so far).
-    if timezone.localdate().timetuple().tm_yday > 1:
-        from procurement.models import Invoice, PurchaseRequest
+    from procurement.models import Invoice, PurchaseRequest
 
+    if timezone.localdate().timetuple().tm_yday > 1:
         assert PurchaseRequest.objects.exists() and Invoice.objects.exists()
     call_command("check_ledger", stdout=io.StringIO())
+    for year in (timezone.localdate().year - 1, timezone.localdate().year):
+        requests = PurchaseRequest.objects.filter(fiscal_year__year=year).count()
+        invoices = Invoice.objects.filter(fiscal_year__year=year).count()
+        said = rf"^Achats {year} : {requests} demandes?, .* {invoices} factures?, "
+        assert re.search(said, output, re.MULTILINE), output
+    summary = output.splitlines()[-1]
+    assert summary.startswith("Données de démonstration à jour : 3 exercices, ")
+    assert f"{PurchaseRequest.objects.count()} demandes d’achat" in summary
+    assert f"{Invoice.objects.count()} factures, 2 rapports." in summary
     last_year_has_a_year_of_purchasing_closed_with_it(timezone.localdate())
+    last_month_report_is_built_as_the_schedule_does(output)
     # The same seeded demo, read everywhere (one seed: it takes minutes).
     assert_figures_agree()
 
