@@ -154,6 +154,17 @@ def test_the_french_catalogue_is_complete():
     assert [e.msgid for e in catalogue.fuzzy_entries()] == []
 
 
+def test_the_french_catalogue_uses_the_typographic_apostrophe_only():
+    """« l’exercice », never « l'exercice »: one apostrophe on every screen."""
+    catalogue = polib.pofile(str(CATALOGUE / "django.po"))
+    straight = [
+        e.msgstr or next(iter(e.msgstr_plural.values()))
+        for e in catalogue
+        if "'" in e.msgstr or any("'" in text for text in e.msgstr_plural.values())
+    ]
+    assert straight == []
+
+
 def test_the_compiled_catalogue_matches_its_source():
     source = {(e.msgctxt, e.msgid): e for e in polib.pofile(str(CATALOGUE / "django.po"))}
     compiled = {(e.msgctxt, e.msgid): e for e in polib.mofile(str(CATALOGUE / "django.mo"))}

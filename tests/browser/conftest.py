@@ -85,3 +85,16 @@ def htmx_idle(page) -> None:
         "() => !document.querySelector("
         "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+def log_in(page, username: str) -> None:
+    """Logs in through the login page as a person would (every test user has TEST_PASSWORD)."""
+    from django.urls import reverse
+
+    from tests.factories import TEST_PASSWORD
+
+    page.goto(reverse("login"))
+    page.get_by_label("Nom d’utilisateur").fill(username)
+    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")

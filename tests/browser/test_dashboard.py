@@ -38,7 +38,7 @@ def test_the_director_sees_the_charts_and_clicks_a_section_through_to_disco(
     books,  # noqa: F811
 ):
     page.goto(reverse("home"))
-    page.get_by_label("Nom d'utilisateur").fill("directeur")
+    page.get_by_label("Nom d’utilisateur").fill("directeur")
     page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/")
@@ -86,7 +86,7 @@ def test_the_chart_axes_read_millions_and_the_tooltips_whole_amounts(
     books,  # noqa: F811
 ):
     page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill("directeur")
+    page.get_by_label("Nom d’utilisateur").fill("directeur")
     page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/")

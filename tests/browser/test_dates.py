@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from budgets import services
 from budgets.models import BudgetRevision
-from tests.browser.conftest import screenshot
-from tests.factories import TEST_PASSWORD, BudgetLineFactory, UserFactory
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import BudgetLineFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,14 +22,6 @@ MONTHS = [
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 ]  # fmt: skip
 INVALID = re.compile(r"\bis-invalid\b")
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
 
 
 @pytest.fixture

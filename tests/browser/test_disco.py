@@ -6,9 +6,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from budgets import services
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import (
-    TEST_PASSWORD,
     BudgetLineFactory,
     CostCentreFactory,
     NatureAccountFactory,
@@ -32,14 +31,6 @@ def figure(francs: int) -> str:
 def xpf(francs: int) -> str:
     sign = "-" if francs < 0 else ""
     return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
 
 
 def test_chef_filters_the_disco_page_in_place_and_drills_down_to_a_lines_entries(page):

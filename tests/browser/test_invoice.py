@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from budgets.models import BudgetLine
 from procurement.models import Invoice
 from procurement.services.invoices import invoice_create
-from tests.browser.conftest import htmx_idle, screenshot
-from tests.factories import TEST_PASSWORD, BudgetLineFactory, UserFactory, fund
+from tests.browser.conftest import htmx_idle, log_in, screenshot
+from tests.factories import BudgetLineFactory, UserFactory, fund
 from tests.procurement.factories import (
     SupplierFactory,
     ensure_tax_rates,
@@ -31,14 +31,6 @@ NNBSP = "\u202f"
 
 def xpf(francs: int) -> str:
     return f"{francs:,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
 
 
 def test_the_assistant_enters_matches_and_liquidates_an_invoice(page, settings):

@@ -14,8 +14,9 @@ from django.utils import timezone
 from budgets.models import BudgetLine
 from procurement.models import Commitment
 from procurement.services.invoices import invoice_create
+from tests.browser.conftest import log_in as browser_log_in
 from tests.browser.conftest import screenshot
-from tests.factories import TEST_PASSWORD, BudgetLineFactory, UserFactory, fund
+from tests.factories import BudgetLineFactory, UserFactory, fund
 from tests.procurement.factories import (
     SupplierFactory,
     invoice_commitment,
@@ -38,11 +39,7 @@ BIG = 987_654_321
 
 def log_in(page, username: str) -> None:
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
+    browser_log_in(page, username)
 
 
 def assert_table_fits(page, name: str) -> list[str]:

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 from budgets.models import BudgetLine
 from procurement.models import Commitment, PurchaseRequest, Receipt
 from procurement.services import orders
-from tests.browser.conftest import screenshot
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import UserFactory
 from tests.procurement.factories import (
     SupplierFactory,
     ensure_tax_rates,
@@ -37,14 +37,6 @@ def xpf(francs: int) -> str:
 
 def plain(text: str) -> str:
     return re.sub(r"[ \u00a0\u202f]+", " ", text)
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
 
 
 @pytest.fixture

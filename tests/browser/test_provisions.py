@@ -6,8 +6,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from reporting.models import ProvisionArgument
-from tests.browser.conftest import screenshot
-from tests.browser.test_order_pdf import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.reporting.test_report_provisions import closing  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

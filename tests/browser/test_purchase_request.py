@@ -7,9 +7,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from procurement.models import PurchaseRequest
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import (
-    TEST_PASSWORD,
     BudgetLineFactory,
     CostCentreFactory,
     NatureAccountFactory,
@@ -27,14 +26,6 @@ NNBSP = "\u202f"
 def xpf(francs: int) -> str:
     sign = "-" if francs < 0 else ""
     return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
 
 
 def test_the_buyer_enters_two_lines_sees_their_availability_and_submits(page):

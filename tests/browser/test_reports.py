@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from budgets import services
 from reporting.models import LedgerCheck, Report
 from reporting.selectors.execution import last_complete_month
-from tests.browser.conftest import screenshot
-from tests.browser.test_disco import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.conftest import broker_url
 from tests.factories import BudgetLineFactory, FiscalYearFactory, UserFactory, fund
 from tests.reporting import reports_lifecycle

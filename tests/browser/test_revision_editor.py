@@ -9,9 +9,8 @@ from playwright.sync_api import expect
 
 from budgets import services
 from budgets.models import RevisionItem
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import (
-    TEST_PASSWORD,
     BudgetLineFactory,
     ChapterFactory,
     CostCentreFactory,
@@ -29,14 +28,6 @@ NNBSP = "\u202f"
 def xpf(francs: int, *, signed: bool = False) -> str:
     sign = "-" if francs < 0 else ("+" if signed and francs > 0 else "")
     return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("Nom d'utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
 
 
 def test_the_section_head_types_two_rows_is_warned_before_leaving_and_saves_them_all(page):

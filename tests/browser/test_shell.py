@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def log_in(page, username: str) -> None:
     page.goto(reverse("home"))
     assert page.url.endswith(f"{reverse('login')}?next=/")
-    page.get_by_label("Nom d'utilisateur").fill(username)
+    page.get_by_label("Nom d’utilisateur").fill(username)
     page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/")
@@ -26,7 +26,7 @@ def test_chef_logs_in_sees_the_french_shell_and_the_pilotage_menu_then_logs_out(
     assert page.get_by_role("heading", name="Bonjour Marie").is_visible()
     menu = page.get_by_test_id("menu")
     assert menu.get_by_role("link", name="Accueil").is_visible()
-    assert menu.get_by_role("link", name="Documentation de l'API").count() == 1
+    assert menu.get_by_role("link", name="Documentation de l’API").count() == 1
     assert menu.get_by_text("Administration").count() == 0  # not staff
     # The home page shows the work waiting first: none yet.
     assert page.get_by_test_id("home-queues").get_by_text("Rien en attente").is_visible()
@@ -41,7 +41,7 @@ def test_chef_logs_in_sees_the_french_shell_and_the_pilotage_menu_then_logs_out(
     page.get_by_test_id("my-rights").click()
     page.wait_for_url("**/mes-droits/")
     capabilities = page.get_by_test_id("capabilities")
-    assert capabilities.get_by_text("Approuver les demandes d'achat").is_visible()
+    assert capabilities.get_by_text("Approuver les demandes d’achat").is_visible()
     assert capabilities.get_by_text("Saisir les factures fournisseurs").count() == 0
     assert capabilities.get_by_text("Gérer la refacturation").count() == 0  # no screen yet
 
@@ -62,8 +62,8 @@ def test_the_buyer_sees_his_own_capabilities_not_the_section_heads(page):
     log_in(page, "acheteur")
     page.goto(reverse("my-rights"))
     capabilities = page.get_by_test_id("capabilities")
-    assert capabilities.get_by_text("Saisir les demandes d'achat").is_visible()
-    assert capabilities.get_by_text("Approuver les demandes d'achat").count() == 0
+    assert capabilities.get_by_text("Saisir les demandes d’achat").is_visible()
+    assert capabilities.get_by_text("Approuver les demandes d’achat").count() == 0
     assert page.errors == []
 
 

@@ -36,9 +36,9 @@ def test_home_greets_each_role_in_french_with_its_roles_and_capabilities(role, c
 
 def test_my_rights_lists_only_the_capabilities_of_the_role(chef, controleur, client_as):
     chef_page = html.unescape(client_as(chef).get(reverse("my-rights")).content.decode())
-    assert "Approuver les demandes d'achat" in chef_page
+    assert "Approuver les demandes d’achat" in chef_page
     control_page = html.unescape(client_as(controleur).get(reverse("my-rights")).content.decode())
-    assert "Approuver les demandes d'achat" not in control_page
+    assert "Approuver les demandes d’achat" not in control_page
     assert "Télécharger les rapports" in control_page
 
 
@@ -107,7 +107,7 @@ def test_login_page_is_french_and_open_to_anonymous_visitors(client):
     response = client.get(reverse("login"))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Nom d'utilisateur" in page
+    assert "Nom d’utilisateur" in page
     assert "Mot de passe" in page
 
 
@@ -274,7 +274,7 @@ _READER = [
     *_PURCHASING_ALL,
     *_STEERING_READ,
     "Personnes et rôles",
-    "Documentation de l'API",
+    "Documentation de l’API",
 ]
 MENUS = {
     # The section head alone runs the closing and its ledger checks.
@@ -285,11 +285,11 @@ MENUS = {
         *_STEERING_READ,
         "Contrôles du grand livre",
         "Personnes et rôles",
-        "Documentation de l'API",
+        "Documentation de l’API",
     ],
     # The buyer and the accounting assistant read the whole purchasing chain.
-    Role.ACHAT: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l'API"],
-    Role.COMPTABILITE: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l'API"],
+    Role.ACHAT: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l’API"],
+    Role.COMPTABILITE: ["Accueil", *_BUDGET_READ, *_PURCHASING_ALL, "Documentation de l’API"],
     Role.DIRECTION: _READER,
     Role.CONTROLE: _READER,
 }
