@@ -44,6 +44,8 @@ import time
 
 from harness import measure
 
+from dsi_finance.errors import ServiceError
+
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
 YEARS = 10  # the open year and the nine before it
@@ -601,7 +603,6 @@ def _approve_worker(request_ids, user_id, barrier, results):
     from django.contrib.auth import get_user_model
     from django.db import connections
 
-    from budgets.services import BudgetError
     from procurement.models import PurchaseRequest
     from procurement.services.requests import purchase_request_approve
 
@@ -616,7 +617,7 @@ def _approve_worker(request_ids, user_id, barrier, results):
             try:
                 purchase_request_approve(user=user, request=request)
                 done += 1
-            except BudgetError:
+            except ServiceError:
                 refused += 1
         results.put((done, refused))
     finally:
@@ -627,7 +628,6 @@ def _liquidate_worker(invoice_ids, user_id, barrier, results):
     from django.contrib.auth import get_user_model
     from django.db import connections
 
-    from budgets.services import BudgetError
     from procurement.models import Invoice
     from procurement.services.invoices import invoice_liquidate
 
@@ -642,7 +642,7 @@ def _liquidate_worker(invoice_ids, user_id, barrier, results):
             try:
                 invoice_liquidate(user=user, invoice=invoice)
                 done += 1
-            except BudgetError:
+            except ServiceError:
                 refused += 1
         results.put((done, refused))
     finally:

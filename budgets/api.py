@@ -9,9 +9,7 @@ every change goes through budgets.services. Amounts are integer XPF francs.
 """
 
 import django_filters
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q
-from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -21,11 +19,12 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, status, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from dsi_finance.api import ServiceErrorsMixin
 from dsi_finance.filters import FrancsFilter
 
 from . import selectors, services
@@ -49,32 +48,6 @@ class BudgetPagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 1000
-
-
-class BudgetRefused(exceptions.APIException):
-    """A budget rule refused the request: 400 with the service's French message."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = _("The request was refused.")
-    default_code = "refused"
-
-
-class ServiceErrorsMixin:
-    """Answers the services' exceptions the way the API answers its own.
-
-    A BudgetError (a Django ValidationError) becomes 400 {"detail": "<French message>"},
-    the service's PermissionDenied a 403 with its message, and a missing object the
-    French 404 of DRF rather than Django's English "No … matches the given query".
-    """
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.BudgetError):
-            exc = BudgetRefused(" ".join(exc.messages), code=getattr(exc, "code", None))
-        elif isinstance(exc, DjangoPermissionDenied):
-            exc = exceptions.PermissionDenied(str(exc) or None)
-        elif isinstance(exc, Http404):
-            exc = exceptions.NotFound()
-        return super().handle_exception(exc)
 
 
 # ---------------------------------------------------------------------------

@@ -7,6 +7,12 @@ class BudgetsConfig(AppConfig):
     verbose_name = _("Budgets")
 
     def ready(self):
-        from . import home  # its queues on the home page (dsi_finance.home)
+        from dsi_finance.filters import register_current_year
+
+        from . import home, menu  # its queues on the home page, its menu section
+        from .selectors import current_fiscal_year
 
         home.register()
+        menu.register()
+        # The lists' `year` filter starts on the current fiscal year (dsi_finance.filters).
+        register_current_year(lambda: getattr(current_fiscal_year(), "year", None))

@@ -3,29 +3,13 @@
 import django_filters
 from django import forms
 from django.db.models import F, Q
-from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from dsi_finance.filters import CurrentYearByDefaultMixin
+
 from .models import BudgetLine, Chapter, CostCentre, FiscalYear, Project, Section, Transfer
-from .selectors import current_fiscal_year
 
 # --- DISCO and transfers (helper "disco") ------------------------------------
-
-
-class CurrentYearByDefaultMixin:
-    """A `year` filter that starts on the current fiscal year.
-
-    No `year` in the query string means the current year (open, else in
-    preparation); an explicit empty `year=` means every year.
-    """
-
-    def __init__(self, data=None, *args, **kwargs):
-        if data is None or "year" not in data:
-            current = current_fiscal_year()
-            data = data.copy() if data is not None else QueryDict(mutable=True)
-            if current is not None:
-                data["year"] = str(current.year)
-        super().__init__(data, *args, **kwargs)
 
 
 class DiscoFilter(CurrentYearByDefaultMixin, django_filters.FilterSet):

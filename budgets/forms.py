@@ -1,46 +1,19 @@
 """Forms of the budgets pages: transfers, revisions and the XLSX import."""
 
 from django import forms
-from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from dsi_finance.file_sizes import format_file_size
-from dsi_finance.forms import FrancsField, FrancsInput
+from dsi_finance.forms import FrancsField, FrancsInput, LineChoiceField
 from dsi_finance.widgets import FrenchDateField
+from dsi_finance.xlsx import XLSX_CONTENT_TYPE, ImportFileError
 
 from .models import BudgetLine, BudgetRevision, CostCentre, FiscalYear, NatureAccount, Project
 from .selectors import line_availability
-from .xlsx import (
-    IMPORT_MAX_BYTES,
-    XLSX_CONTENT_TYPE,
-    ImportFileError,
-    amount_label,
-    read_revision_sheet,
-)
+from .xlsx import IMPORT_MAX_BYTES, amount_label, read_revision_sheet
 
 # --- Transfers (helper "disco") ---------------------------------------------
-
-
-class LineChoiceIterator(ModelChoiceIterator):
-    """The lines in option groups, one per year and section, each labelled `code — label`."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        groups: dict[tuple, list] = {}
-        for line in self.queryset:
-            key = (line.fiscal_year.year, line.get_section_display())
-            groups.setdefault(key, []).append(self.choice(line))
-        for (year, section), choices in groups.items():
-            yield (f"{year} — {section}", choices)
-
-
-class LineChoiceField(forms.ModelChoiceField):
-    iterator = LineChoiceIterator
-
-    def label_from_instance(self, obj) -> str:
-        return f"{obj.code} — {obj.label}"
 
 
 class TransferForm(forms.Form):

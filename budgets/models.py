@@ -17,9 +17,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-# An amount above this is a typing error, not a budget: a thousand billion francs.
-MAX_AMOUNT = 10**12
-
 
 class Section(models.TextChoices):
     OPERATING = "F", _("Operating (OPEX)")

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from dsi_finance.roles import require_capability
+
 from . import services
 from .models import BudgetRevision
-from .services import BudgetError, require_capability
+from .services import BudgetError
 from .xlsx import NEW_LINE, UNCHANGED, SheetRow, check_revision_rows
 
 

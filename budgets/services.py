@@ -12,19 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from dsi_finance.money import format_xpf
-from dsi_finance.roles import perm
+from dsi_finance.errors import ServiceError
+from dsi_finance.money import format_xpf, validate_amount
+from dsi_finance.roles import perm, require_capability
 
 from .ledger import commit_within_available, lock_lines, post_entries
 from .models import (
-    MAX_AMOUNT,
     BudgetLine,
     BudgetRevision,
     CostCentre,
@@ -38,15 +37,8 @@ from .models import (
 )
 
 
-class BudgetError(ValidationError):
+class BudgetError(ServiceError):
     """A budget rule refused the operation; the message is for the user, in French."""
-
-    def __init__(self, message, code=None, params=None):
-        super().__init__(message, code, params)
-        if code is not None and not hasattr(self, "code"):
-            # ValidationError drops the code of a list of messages; callers (the API)
-            # read it, so keep it.
-            self.code = code
 
 
 class CreditsShortError(BudgetError):
@@ -69,32 +61,6 @@ class Shortage:
 class CommitResult:
     entries: list[LedgerEntry]
     overridden: list[Shortage] = field(default_factory=list)
-
-
-def require_capability(user, capability: str) -> None:
-    """PermissionDenied (403) with a French message when the user's roles lack it."""
-    if not user.has_perm(perm(capability)):
-        raise PermissionDenied(_("Your role does not allow this action."))
-
-
-def validate_amount(amount, *, signed: bool = False, label: str | None = None) -> int:
-    """A whole number of francs, not zero, positive unless `signed`, and not absurd."""
-    label = label or _("The amount")
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise BudgetError(
-            _("%(label)s must be a whole number of francs.") % {"label": label}, code="amount"
-        )
-    if amount == 0:
-        raise BudgetError(_("%(label)s cannot be zero.") % {"label": label}, code="amount")
-    if amount < 0 and not signed:
-        raise BudgetError(_("%(label)s must be positive.") % {"label": label}, code="amount")
-    if abs(amount) > MAX_AMOUNT:
-        raise BudgetError(
-            _("%(label)s exceeds %(max)s: check the figure.")
-            % {"label": label, "max": format_xpf(MAX_AMOUNT)},
-            code="amount",
-        )
-    return amount
 
 
 def _require_year_state(year: FiscalYear, *states: str, action: str) -> None:
@@ -339,7 +305,7 @@ def revision_items_check(
             continue
         try:
             check_revision_item(revision, line, change.amount)
-        except BudgetError as error:
+        except ServiceError as error:
             problems.setdefault(line.pk, []).extend(error.messages)
     return problems
 
@@ -1057,7 +1023,7 @@ def forecasts_set(
             cleaned[line_id] = validate_forecast_amount(
                 amount, label=_("The forecast amount of %(code)s") % {"code": line.code}
             )
-        except BudgetError as error:
+        except ServiceError as error:
             problems.extend(error.messages)
     if problems:
         raise BudgetError(problems, code="forecast")

@@ -1,28 +1,26 @@
 """Tables of the budgets list pages (django-tables2, on the project BaseTable)."""
 
 import django_tables2 as tables
-from django.urls import NoReverseMatch
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, amount_html, francs, with_currency
+from dsi_finance.tables import (
+    AMOUNT_ATTRS,
+    BaseTable,
+    amount_html,
+    francs,
+    person,
+    state_badge,
+    with_currency,
+)
 
 from .models import Transfer
 from .selectors import Figures
 
 # --- DISCO, line ledger and transfers (helper "disco") ----------------------
-
-
-def person(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else "—"
-
-
-def signed_francs(value: int) -> str:
-    """`+1 000` / `-1 000`: a movement, not a balance (the header names the currency)."""
-    return ("+" if value > 0 else "") + francs(value)
 
 
 def percent(value) -> str:
@@ -98,67 +96,6 @@ class DiscoTable(BaseTable):
         super().__init__(*args, **kwargs)
 
 
-class LineLedgerTable(BaseTable):
-    """A line's ledger entries; `documents` maps (type id, id) to the documents of the
-    page's entries, fetched once per type (selectors.documents_of)."""
-
-    created_at = tables.Column(verbose_name=_("Date"), order_by=("pk",))
-    kind = tables.Column(verbose_name=_("Movement"), orderable=False)
-    amount = tables.Column(
-        verbose_name=with_currency(_("Amount")), attrs=AMOUNT_ATTRS, orderable=False
-    )
-    available_after = tables.Column(
-        verbose_name=with_currency(_("Available after")), attrs=AMOUNT_ATTRS, orderable=False
-    )
-    user = tables.Column(verbose_name=_("By"), orderable=False)
-    document = tables.Column(verbose_name=_("Document"), accessor="document_id", orderable=False)
-    reason = tables.Column(verbose_name=_("Reason"), orderable=False, default="")
-
-    class Meta(BaseTable.Meta):
-        order_by = ("-created_at",)
-        empty_text = _("No ledger entry.")
-        row_attrs = {"data-kind": lambda record: record.kind}
-
-    def __init__(self, *args, **kwargs):
-        self.documents: dict = {}
-        # Budget documents (revisions, transfers) open for the roles that read everything:
-        # the others see their name, not a link that would answer 403.
-        self.may_open_budget_documents = True
-        super().__init__(*args, **kwargs)
-
-    def render_created_at(self, value):
-        return date_format(localtime(value), "d/m/Y H:i")
-
-    def render_kind(self, record):
-        return record.get_kind_display()
-
-    def render_amount(self, value):
-        return signed_francs(value)
-
-    def render_available_after(self, value):
-        return amount_html(value)
-
-    def render_user(self, value):
-        return person(value)
-
-    def render_document(self, record):
-        document = self.documents.get((record.document_type_id, record.document_id))
-        if document is None:
-            return f"{record.document_type.name} {record.document_id}"
-        if document._meta.app_label == "budgets" and not self.may_open_budget_documents:
-            return str(document)
-        return document_link(document)
-
-
-def document_link(document) -> str:
-    """The document's page when it has one, else its name."""
-    try:
-        url = document.get_absolute_url()
-    except (AttributeError, NoReverseMatch):
-        return str(document)
-    return format_html('<a href="{}" hx-boost="false" class="text-nowrap">{}</a>', url, document)
-
-
 def line_code(line) -> str:
     """A budget line's code on one line (F-611-WEB-PORTAIL), its label on hover."""
     return format_html('<span class="text-nowrap" title="{}">{}</span>', line.label, line.code)
@@ -216,9 +153,4 @@ TRANSFER_STATE_COLOURS = {
 
 
 def transfer_state_badge(transfer) -> str:
-    return format_html(
-        '<span class="badge {}" data-state="{}">{}</span>',
-        TRANSFER_STATE_COLOURS.get(transfer.state, "text-bg-light"),
-        transfer.state,
-        transfer.get_state_display(),
-    )
+    return state_badge(transfer.state, transfer.get_state_display(), TRANSFER_STATE_COLOURS)

@@ -1,8 +1,11 @@
-"""API of the project shell: token, current user."""
+"""The API's shared pieces (the error mixin every app's viewsets use) and the
+shell's own endpoints: token, current user."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -10,8 +13,36 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from .errors import ServiceError
 from .roles import user_capabilities, user_roles
 from .views import locked_out
+
+
+class ServiceRefused(exceptions.APIException):
+    """A business rule refused the request: 400 with the service's French message."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The request was refused.")
+    default_code = "refused"
+
+
+class ServiceErrorsMixin:
+    """Answers the services' exceptions the way the API answers its own.
+
+    A ServiceError (any app's, a Django ValidationError) becomes 400
+    {"detail": "<French message>"}, the service's PermissionDenied a 403 with its
+    message, and a missing object the French 404 of DRF rather than Django's English
+    "No … matches the given query".
+    """
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ServiceError):
+            exc = ServiceRefused(" ".join(exc.messages), code=getattr(exc, "code", None))
+        elif isinstance(exc, DjangoPermissionDenied):
+            exc = exceptions.PermissionDenied(str(exc) or None)
+        elif isinstance(exc, Http404):
+            exc = exceptions.NotFound()
+        return super().handle_exception(exc)
 
 
 class RoleSerializer(serializers.Serializer):

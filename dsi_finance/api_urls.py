@@ -1,17 +1,21 @@
 """URLs of the JSON API, /api/v1/ (namespace "api").
 
 Each app's viewsets are registered on `router` here; the root, GET /api/v1/,
-lists them together with the endpoints that are not viewsets.
+lists them together with the endpoints that are not viewsets. Like the project's
+urls.py (`include("budgets.urls")`), the apps are named by their dotted path, not
+imported: the kernel imports no app.
 """
+
+from importlib import import_module
 
 from django.urls import path
 from rest_framework import routers
 
-from budgets import api as budgets_api
-from procurement import api as procurement_api
-from reporting import api as reporting_api
-
 from . import api
+
+# Each app's API module: ROUTES (prefix, viewset, basename) and, optionally,
+# URLPATTERNS for its endpoints that are not viewsets. In the order of the API root.
+APP_API_MODULES = ("budgets.api", "procurement.api", "reporting.api")
 
 
 class ApiRouter(routers.DefaultRouter):
@@ -31,18 +35,15 @@ class ApiRouter(routers.DefaultRouter):
 
 
 router = ApiRouter()
+_app_apis = [import_module(name) for name in APP_API_MODULES]
 
-# Each app lists its viewsets in ROUTES (prefix, viewset, basename).
-for _prefix, _viewset, _basename in [
-    *budgets_api.ROUTES,
-    *procurement_api.ROUTES,
-    *reporting_api.ROUTES,
-]:
-    router.register(_prefix, _viewset, basename=_basename)
+for _app_api in _app_apis:
+    for _prefix, _viewset, _basename in _app_api.ROUTES:
+        router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="token"),
     path("me/", api.MeView.as_view(), name="me"),
-    *reporting_api.URLPATTERNS,
+    *(pattern for app_api in _app_apis for pattern in getattr(app_api, "URLPATTERNS", ())),
     *router.urls,
 ]

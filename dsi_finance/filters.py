@@ -1,13 +1,53 @@
-"""Filters of the shell's list pages."""
+"""Filter mixins every app's lists share, and the filters of the shell's list pages."""
+
+from collections.abc import Callable
 
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from .forms import FrancsField
 from .roles import Role
+
+# --- The current fiscal year -------------------------------------------------
+# The kernel does not know fiscal years: the app that owns them (budgets) registers
+# from its AppConfig.ready() the function giving the current one's year, or None.
+
+
+def _no_year() -> int | None:
+    return None
+
+
+_current_year: Callable[[], int | None] = _no_year
+
+
+def register_current_year(provider: Callable[[], int | None]) -> None:
+    """Set the function that gives the current fiscal year (an int), or None."""
+    global _current_year
+    _current_year = provider
+
+
+def current_year() -> int | None:
+    return _current_year()
+
+
+class CurrentYearByDefaultMixin:
+    """A `year` filter that starts on the current fiscal year.
+
+    No `year` in the query string means the current year (open, else in
+    preparation); an explicit empty `year=` means every year.
+    """
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is None or "year" not in data:
+            year = current_year()
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            if year is not None:
+                data["year"] = str(year)
+        super().__init__(data, *args, **kwargs)
 
 
 class UserDirectoryFilter(django_filters.FilterSet):

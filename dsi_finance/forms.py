@@ -10,6 +10,7 @@ Sign, zero and size are the services' rules, not the field's.
 """
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.urls import reverse_lazy
 
 from .money import parse_francs
@@ -58,3 +59,31 @@ class FrancsField(forms.Field):
             sign = "-" if value < 0 else ""
             return sign + f"{abs(value):,}".replace(",", " ")
         return value
+
+
+# --- Budget lines ------------------------------------------------------------
+
+
+class LineChoiceIterator(ModelChoiceIterator):
+    """The lines in option groups, one per year and section, each labelled `code — label`."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        groups: dict[tuple, list] = {}
+        for line in self.queryset:
+            key = (line.fiscal_year.year, line.get_section_display())
+            groups.setdefault(key, []).append(self.choice(line))
+        for (year, section), choices in groups.items():
+            yield (f"{year} — {section}", choices)
+
+
+class LineChoiceField(forms.ModelChoiceField):
+    """A choice of budget line, grouped by year and section. The kernel does not know
+    the lines: each form sets the queryset (a budgets selector, with `fiscal_year`
+    selected) of the lines its user may choose."""
+
+    iterator = LineChoiceIterator
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.code} — {obj.label}"

@@ -2,15 +2,18 @@
 
 Each entry names the capability it needs (dsi_finance/roles.py): a person sees
 exactly the pages they may open, and a URL typed by hand gets the same answer
-(the views check the same capability). Later apps add their sections here.
+(the views check the same capability).
+
+The kernel imports no app: each app registers its section from its
+AppConfig.ready() (`<app>/menu.py`, like the home queues of dsi_finance/home.py);
+the shell's own sections (home, organisation, integration, administration) are
+registered here. Sections show in the order of their `order`.
 """
 
 from dataclasses import dataclass, field
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-
-from procurement import access
 
 from .roles import CAPABILITIES, holds
 
@@ -41,6 +44,26 @@ class MenuItem:
 class MenuSection:
     label: str
     items: tuple[MenuItem, ...]
+    code: str = ""  # unique among the registered sections
+    order: int = 100  # the shell's home is 0, its administration 100
+
+
+# The order of the shell's and the apps' sections.
+HOME_ORDER, BUDGET_ORDER, PURCHASING_ORDER, STEERING_ORDER = 0, 10, 20, 30
+ORGANISATION_ORDER, INTEGRATION_ORDER, ADMINISTRATION_ORDER = 80, 90, 100
+
+_SECTIONS: dict[str, MenuSection] = {}
+
+
+def register_menu(*sections: MenuSection) -> None:
+    """Add sections to the menu (called from an app's ready(); idempotent)."""
+    for section in sections:
+        _SECTIONS[section.code] = section
+
+
+def registered_menu() -> list[MenuSection]:
+    """Every registered section, in the order of the menu."""
+    return sorted(_SECTIONS.values(), key=lambda section: (section.order, section.code))
 
 
 @dataclass
@@ -57,98 +80,35 @@ class VisibleSection:
     items: list[VisibleItem] = field(default_factory=list)
 
 
-MENU: tuple[MenuSection, ...] = (
-    MenuSection(_("Home"), (MenuItem(_("Home"), "home", "house"),)),
-    MenuSection(
-        _("Budget"),
-        (
-            MenuItem(
-                _("Available amounts (DISCO)"), "budgets:disco", "speedometer2", "view_budget"
-            ),
-            MenuItem(
-                _("BP and DM"),
-                "budgets:revision-list",
-                "journal-text",
-                "view_all",
-                serves=("prepare_budget", "submit_budget"),
-            ),
-            MenuItem(
-                _("Transfers"),
-                "budgets:transfer-list",
-                "arrow-left-right",
-                "view_all",
-                serves=("request_transfer", "approve_transfer"),
-            ),
-            MenuItem(_("Fiscal years"), "budgets:fiscal-year-list", "calendar3", "view_budget"),
-        ),
-    ),
-    MenuSection(
-        _("Purchasing"),
-        (
-            MenuItem(
-                _("Purchase requests"),
-                "procurement:request-list",
-                "cart",
-                access.REQUESTS,
-                serves=("override_available",),
-            ),
-            MenuItem(
-                _("Commitments"), "procurement:commitment-list", "journal-check", access.COMMITMENTS
-            ),
-            MenuItem(
-                _("Purchase orders"), "procurement:order-list", "file-earmark-text", access.ORDERS
-            ),
-            MenuItem(_("Receipts"), "procurement:receipt-list", "box-seam", access.RECEIPTS),
-            MenuItem(_("Invoices"), "procurement:invoice-list", "receipt", access.INVOICES),
-            MenuItem(_("Suppliers"), "procurement:supplier-list", "building", access.SUPPLIERS),
-        ),
-    ),
-    MenuSection(
-        _("Steering"),
-        (
-            MenuItem(_("Dashboard"), "reporting:dashboard", "graph-up", "view_dashboard"),
-            MenuItem(
-                _("Year-end forecasts"),
-                "reporting:forecast-entry",
-                "pencil-square",
-                "view_all",
-                serves=("enter_forecast",),
-            ),
-            MenuItem(_("Variance analysis"), "reporting:variance", "bar-chart-steps", "view_all"),
-            MenuItem(
-                _("Provisions at closing"), "reporting:provisions", "hourglass-split", "view_all"
-            ),
-            MenuItem(
-                _("Reports"),
-                "reporting:report-list",
-                "file-earmark-bar-graph",
-                "download_report",
-                serves=("request_report",),
-            ),
-            MenuItem(
-                _("Ledger checks"), "reporting:ledger-check-list", "shield-check", "run_closing"
-            ),
-        ),
-    ),
+register_menu(
+    MenuSection(_("Home"), (MenuItem(_("Home"), "home", "house"),), "home", HOME_ORDER),
     MenuSection(
         _("Organisation"),
         (MenuItem(_("People and roles"), "user-directory", "people", "view_all"),),
+        "organisation",
+        ORGANISATION_ORDER,
     ),
     MenuSection(
         _("Integration"),
         (MenuItem(_("API documentation"), "api-docs", "braces"),),
+        "integration",
+        INTEGRATION_ORDER,
     ),
     MenuSection(
         _("Administration"),
         (MenuItem(_("Users and settings"), "admin:index", "gear", None, staff_only=True),),
+        "administration",
+        ADMINISTRATION_ORDER,
     ),
 )
 
 
-def menu_for(user, current_path: str = "", menu=MENU) -> list[VisibleSection]:
-    """The sections and entries this user may open; empty sections are left out."""
+def menu_for(user, current_path: str = "", menu=None) -> list[VisibleSection]:
+    """The sections and entries this user may open (of `menu`, by default the
+    registered sections); empty sections are left out."""
     if not user.is_authenticated:
         return []
+    menu = registered_menu() if menu is None else menu
     sections = []
     for section in menu:
         visible = VisibleSection(str(section.label))
@@ -171,12 +131,13 @@ class Right:
     pages: list[VisibleItem] = field(default_factory=list)
 
 
-def capabilities_with_screen(user, menu=MENU) -> list[Right]:
+def capabilities_with_screen(user, menu=None) -> list[Right]:
     """The user's capabilities that a menu entry they may open serves, in the order of
     CAPABILITIES, each with those entries: what has no screen yet (chargeback,
     conventions, archives…) is left out until its app adds its menu entry."""
     if not user.is_authenticated:
         return []
+    menu = registered_menu() if menu is None else menu
     pages: dict[str, list[VisibleItem]] = {}
     for section in menu:
         for item in section.items:

@@ -23,6 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .errors import ServiceError
+
 # A narrow no-break space groups thousands (French typography) and a no-break
 # space keeps "F CFP" on the same line as its figure.
 THOUSANDS_SEPARATOR = "\u202f"
@@ -68,6 +70,33 @@ def format_francs(value) -> str:
         return EMPTY
     francs = to_francs(value)
     return str(value) if francs is None else group_thousands(francs)
+
+
+# --- What a service accepts as an amount ------------------------------------
+
+# The largest amount a service accepts (a thousand billion francs): beyond it, a
+# figure is a typing mistake.
+MAX_AMOUNT = 10**12
+
+
+def validate_amount(amount, *, signed: bool = False, label: str | None = None) -> int:
+    """A whole number of francs, not zero, positive unless `signed`, and not absurd."""
+    label = label or _("The amount")
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ServiceError(
+            _("%(label)s must be a whole number of francs.") % {"label": label}, code="amount"
+        )
+    if amount == 0:
+        raise ServiceError(_("%(label)s cannot be zero.") % {"label": label}, code="amount")
+    if amount < 0 and not signed:
+        raise ServiceError(_("%(label)s must be positive.") % {"label": label}, code="amount")
+    if abs(amount) > MAX_AMOUNT:
+        raise ServiceError(
+            _("%(label)s exceeds %(max)s: check the figure.")
+            % {"label": label, "max": format_xpf(MAX_AMOUNT)},
+            code="amount",
+        )
+    return amount
 
 
 # --- Reading what people type or spreadsheets hold ---------------------------

@@ -12,6 +12,7 @@ it again (see dsi_finance/migrations/0002_role_groups.py).
 
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -108,6 +109,18 @@ def holds(user, capability: "str | tuple[str, ...]") -> bool:
     (a page several roles open for different reasons, e.g. invoices)."""
     wanted = (capability,) if isinstance(capability, str) else tuple(capability)
     return any(user.has_perm(perm(code)) for code in wanted)
+
+
+def require_capability(user, capability: str) -> None:
+    """PermissionDenied (403) with a French message when the user's roles lack it."""
+    if not user.has_perm(perm(capability)):
+        raise PermissionDenied(translation.gettext("Your role does not allow this action."))
+
+
+def require_any_capability(user, *capabilities: str) -> None:
+    """PermissionDenied (French) unless the user holds at least one of the capabilities."""
+    if not holds(user, capabilities):
+        require_capability(user, capabilities[0])
 
 
 def user_roles(user) -> list[Role]:

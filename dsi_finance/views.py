@@ -177,3 +177,10 @@ def francs_echo(request):
     # The figure itself, for a page's own sums (static/js/francs.js sets data-francs-value).
     response["X-Francs-Value"] = "" if francs is None else str(francs)
     return response
+
+
+def render_line_availability(request, line):
+    """A budget line's opened, committed and available credits (a partial that htmx
+    swaps beside a line's select): `line` carries `opened`, `committed` and
+    `available_amount` (budgets.selectors.line_availability), or None for a hint."""
+    return render(request, "dsi_finance/partials/line_availability.html", {"line": line})

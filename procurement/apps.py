@@ -7,6 +7,7 @@ class ProcurementConfig(AppConfig):
     verbose_name = _("Procurement")
 
     def ready(self):
-        from . import home  # its queues on the home page (dsi_finance.home)
+        from . import home, menu  # its queues on the home page, its menu section
 
         home.register()
+        menu.register()

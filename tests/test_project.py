@@ -131,6 +131,168 @@ def test_apps_import_only_in_the_direction_of_the_design(app, forbidden):
     assert not imported_modules(app) & forbidden
 
 
+# --- The module import graph (issue 12): the kernel, the apps' internals, no circle ---
+
+APPS = ("budgets", "procurement", "reporting", "archive")
+NOT_PROJECT_CODE = {".venv", "tests", "migrations", "node_modules", "__pycache__"}
+# What only budgets itself may import: its presentation and API layers. Other apps use
+# its models, selectors and services, and the kernel (dsi_finance) for the rest.
+BUDGETS_INTERNALS = ("views", "tables", "forms", "filters", "api")
+# The kernel's composition of the apps' demo seeding: the only kernel modules that
+# name apps in an import (urls.py and api_urls.py name them by dotted path only).
+# Issue 12 (item 2: demo seeding in one place per app) is to turn them into a registry.
+KERNEL_IMPORTS_APPS = {"dsi_finance.demo", "dsi_finance.management.commands.seed_demo"}
+# Circles between modules that exist and are being fixed (issue 12); none today.
+KNOWN_CYCLES: set[frozenset[str]] = set()
+
+
+def project_modules() -> dict[str, Path]:
+    """Every non-test, non-migration module of the project's packages: name -> path."""
+    modules = {}
+    for package in sorted(path.parent for path in ROOT.glob("*/__init__.py")):
+        if package.name in NOT_PROJECT_CODE:
+            continue
+        for path in package.rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if NOT_PROJECT_CODE & set(parts):
+                continue
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules[".".join(parts)] = path
+    return modules
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports, at any level (function-level imports
+    too), relative imports resolved; `from a import b` points at a.b when it is a
+    module, else at a."""
+    modules = project_modules()
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                wanted = [[alias.name] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                prefix = node.module
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    prefix = ".".join(base + ([node.module] if node.module else []))
+                wanted = [[f"{prefix}.{alias.name}", prefix] for alias in node.names]
+            else:
+                continue
+            for options in wanted:
+                for option in options:
+                    found = option
+                    while found and found not in modules:
+                        found = found.rpartition(".")[0]
+                    if found:
+                        if found != name:
+                            targets.add(found)
+                        break
+        graph[name] = targets
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each circle of imports, as the path a → b → … → a of one of its modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    components = []
+
+    def visit(node):  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                component.append(stack.pop())
+                if component[-1] == node:
+                    break
+            if len(component) > 1:
+                components.append(set(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    cycles = []
+    for component in components:  # the shortest circle through its first module
+        start = min(component)
+        came_from = {start: None}
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            if node != start and start in graph[node]:
+                break
+            for target in sorted(graph[node]):
+                if target in component and target not in came_from:
+                    came_from[target] = node
+                    queue.append(target)
+        path = [node]
+        while came_from[path[-1]] is not None:
+            path.append(came_from[path[-1]])
+        cycles.append([*reversed(path), start])
+    return cycles
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return import_graph()
+
+
+def test_the_kernel_imports_no_app(graph):
+    wrong = {
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module.split(".")[0] == "dsi_finance" and module not in KERNEL_IMPORTS_APPS
+        for target in targets
+        if target.split(".")[0] in APPS
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_only_budgets_imports_its_views_tables_forms_filters_and_api(graph):
+    wrong = {
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module.split(".")[0] != "budgets"
+        for target in targets
+        if target.split(".")[:2] in [["budgets", part] for part in BUDGETS_INTERNALS]
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_budgets_imports_no_other_app(graph):
+    wrong = {
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module.split(".")[0] == "budgets"
+        for target in targets
+        if target.split(".")[0] in APPS and target.split(".")[0] != "budgets"
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_no_circle_between_the_project_modules(graph):
+    cycles = [cycle for cycle in find_cycles(graph) if frozenset(cycle) not in KNOWN_CYCLES]
+    assert not cycles, "Import circles: " + "; ".join(" → ".join(cycle) for cycle in cycles)
+
+
+def test_the_circle_finder_names_a_circle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
+    assert find_cycles(graph) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": {"b"}, "b": set()}) == []
+    assert "dsi_finance.menu" in import_graph()["dsi_finance.context_processors"]
+
+
 def test_no_migration_is_missing():
     result = subprocess.run(
         [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],

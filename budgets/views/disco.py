@@ -5,7 +5,7 @@ from itertools import islice
 from django.contrib import messages
 from django.db.models import Q
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.text import slugify
@@ -18,13 +18,14 @@ from django_tables2 import SingleTableMixin
 
 from dsi_finance.exports import XlsxExportMixin, export_filename, full_name
 from dsi_finance.roles import perm
-from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
+from dsi_finance.tables import LineLedgerTable
+from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin, render_line_availability
 
 from .. import selectors
 from ..exports import LINE_LEDGER_EXPORT, XLSX_CONTENT_TYPE, disco_workbook
 from ..filters import DiscoFilter
 from ..models import FiscalYear, LedgerEntry
-from ..tables import DiscoTable, LineLedgerTable
+from ..tables import DiscoTable
 
 EXPORT_CHUNK = 2000
 
@@ -187,10 +188,6 @@ class LineAvailabilityView(CapabilityRequiredMixin, View):
     def get(self, request, pk):
         line = get_object_or_404(selectors.line_availability(actor=request.user), pk=pk)
         return render_line_availability(request, line)
-
-
-def render_line_availability(request, line):
-    return render(request, "budgets/partials/line_availability.html", {"line": line})
 
 
 urlpatterns = [

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from dsi_finance.views import CapabilityRequiredMixin
+from dsi_finance.xlsx import XLSX_CONTENT_TYPE, ImportFileError
 
 from ..forms import RevisionImportForm
 from ..models import BudgetRevision
@@ -34,8 +35,6 @@ from ..xlsx import (
     IMPORT_MAX_BYTES,
     NEW_LINE,
     UNCHANGED,
-    XLSX_CONTENT_TYPE,
-    ImportFileError,
     check_revision_rows,
     expected_headers,
     read_revision_sheet,

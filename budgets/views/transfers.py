@@ -10,12 +10,17 @@ from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import perm
-from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
+from dsi_finance.views import (
+    CapabilityRequiredMixin,
+    HtmxTableMixin,
+    render_line_availability,
+)
 
 from .. import selectors, services
 from ..exports import TRANSFER_EXPORT
@@ -23,7 +28,6 @@ from ..filters import TransferFilter
 from ..forms import TransferDecisionForm, TransferForm
 from ..models import Transfer
 from ..tables import TransferTable
-from .disco import render_line_availability
 
 
 class TransferListView(
@@ -102,7 +106,7 @@ class TransferCreateView(CapabilityRequiredMixin, FormView):
                 amount=data["amount"],
                 reason=data["reason"],
             )
-        except services.BudgetError as error:
+        except ServiceError as error:
             for message in error.messages:
                 form.add_error(None, message)
             return self.form_invalid(form)
@@ -191,7 +195,7 @@ class TransferActionView(CapabilityRequiredMixin, View):
             return redirect(transfer)
         try:
             message = self.act(transfer, form.cleaned_data["note"])
-        except services.BudgetError as error:
+        except ServiceError as error:
             for text in error.messages:
                 messages.error(request, text)
             return redirect(transfer)

@@ -16,7 +16,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from budgets.api import ServiceErrorsMixin
+from dsi_finance.api import ServiceErrorsMixin
 from dsi_finance.idempotency import IdempotentCreateMixin
 
 from .. import access

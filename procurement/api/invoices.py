@@ -20,8 +20,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from budgets.api import ServiceErrorsMixin
 from budgets.services import CreditsShortError
+from dsi_finance.api import ServiceErrorsMixin
 from dsi_finance.idempotency import IdempotentCreateMixin
 
 from .. import access
@@ -36,6 +36,8 @@ from ..serializers.invoices import (
     PaymentInputSerializer,
 )
 from ..services import invoices as services
+from ..services import payments
+from ..services.currency import XPF
 
 
 class LazyPagination(BasePagination):
@@ -163,7 +165,7 @@ class InvoiceViewSet(
         "liquidate": "liquidate_invoice",
         "validate": "validate_liquidation",
         "cancel": ("enter_invoice", "liquidate_invoice", "validate_liquidation"),
-        "payment": services.PAYMENT_CAPABILITIES,
+        "payment": payments.PAYMENT_CAPABILITIES,
     }
 
     @property
@@ -192,7 +194,7 @@ class InvoiceViewSet(
             received_on=data["received_on"],
             lines=serializer.service_lines(),
             commitment=data.get("commitment"),
-            currency=data.get("currency") or services.XPF,
+            currency=data.get("currency") or XPF,
             exchange_rate=data.get("exchange_rate") or None,
             total_ttc=data.get("total_ttc") or None,
         )
@@ -267,7 +269,7 @@ class InvoiceViewSet(
     def payment(self, request, pk=None):
         body = PaymentInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        invoice = services.invoice_set_payment_date(
+        invoice = payments.invoice_set_payment_date(
             user=request.user,
             invoice=self.get_object(),
             payment_date=body.validated_data["payment_date"],

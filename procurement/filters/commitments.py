@@ -5,8 +5,8 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from budgets.filters import CurrentYearByDefaultMixin
 from budgets.models import FiscalYear
+from dsi_finance.filters import CurrentYearByDefaultMixin
 
 from ..models import Commitment, CommitmentLine, Supplier
 

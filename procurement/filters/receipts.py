@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from budgets.filters import CurrentYearByDefaultMixin
+from dsi_finance.filters import CurrentYearByDefaultMixin
 
 from ..models import Receipt
 from .commitments import SELECT, search_widget, supplier_filter, year_filter

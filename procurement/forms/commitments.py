@@ -10,8 +10,7 @@ from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from budgets.forms import LineChoiceField
-from dsi_finance.forms import FrancsField, FrancsInput
+from dsi_finance.forms import FrancsField, FrancsInput, LineChoiceField
 from dsi_finance.widgets import FrenchDateField
 
 from ..models import Supplier

@@ -13,13 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from budgets.forms import LineChoiceField
+from dsi_finance.forms import LineChoiceField
 from dsi_finance.money import format_xpf
 from dsi_finance.widgets import FrenchDateField
+from dsi_finance.xlsx import XLSX_CONTENT_TYPE
 
 from ..models import Commitment, CommitmentLine, Supplier, TaxRate
 from ..selectors.invoices import direct_invoice_lines, open_commitments
-from ..services.invoices import MAX_LINES, PAYMENT_IMPORT_MAX_BYTES, XLSX_CONTENT_TYPE
+from ..services.invoices import MAX_LINES
+from ..services.payments import PAYMENT_IMPORT_MAX_BYTES
 from . import QUANTITY_HELP
 
 CURRENCIES = ("XPF", "EUR", "USD", "AUD", "NZD", "JPY")

@@ -15,10 +15,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from budgets.forms import LineChoiceField
 from budgets.models import BudgetLine
 from dsi_finance.file_sizes import format_file_size
-from dsi_finance.forms import FrancsField, FrancsInput
+from dsi_finance.forms import FrancsField, FrancsInput, LineChoiceField
 
 from ..models import Supplier, TaxRate
 from ..selectors.requests import budget_line_choices

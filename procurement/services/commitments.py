@@ -20,14 +20,13 @@ from django.utils.translation import gettext as _
 
 from budgets.models import BudgetLine, FiscalYear
 from budgets.services import credits_commit, credits_release
-from dsi_finance.money import format_xpf
+from dsi_finance.money import format_xpf, validate_amount
+from dsi_finance.roles import require_capability
 
 from ..models import Commitment, CommitmentLine, PurchaseRequest, Supplier, TaxRate
 from .common import (
     ProcurementError,
     next_number,
-    require_capability,
-    validate_amount,
     validate_text,
 )
 

@@ -17,26 +17,21 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from budgets.services import BudgetError, require_capability, validate_amount
+from dsi_finance.errors import ServiceError
 from dsi_finance.money import format_xpf
-from dsi_finance.roles import holds
 
 from ..models import DocumentSequence, TaxRate
 from ..selectors.suppliers import in_force_condition
 
 __all__ = [
-    "BudgetError",
     "ProcurementError",
     "TaxLine",
     "Totals",
     "document_totals",
     "line_amount",
     "next_number",
-    "require_any_capability",
-    "require_capability",
     "resolve_tax_rate",
     "round_francs",
-    "validate_amount",
     "validate_quantity",
     "validate_text",
 ]
@@ -44,16 +39,10 @@ __all__ = [
 MAX_QUANTITY = Decimal("99999999999.999")
 
 
-class ProcurementError(BudgetError):
+class ProcurementError(ServiceError):
     """A procurement rule refused the operation; the message is for the user, in French.
 
-    A BudgetError, so that the views and the API answer both the same way."""
-
-
-def require_any_capability(user, *capabilities: str) -> None:
-    """PermissionDenied (French) unless the user holds at least one of the capabilities."""
-    if not holds(user, capabilities):
-        require_capability(user, capabilities[0])
+    A ServiceError, so that the views and the API answer it as any service's refusal."""
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsi_finance.roles import require_capability
+
 from ..models import Commitment, CommitmentLine, Invoice, PurchaseOrder
 from .commitments import lock_commitment
 from .common import (
@@ -22,7 +24,6 @@ from .common import (
     document_totals,
     line_amount,
     next_number,
-    require_capability,
     validate_text,
 )
 from .progress import request_progress_refresh

@@ -20,12 +20,13 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from dsi_finance.roles import require_capability
+
 from ..models import Commitment, CommitmentLine, PurchaseOrder, Receipt, ReceiptLine
 from .commitments import lock_commitment
 from .common import (
     ProcurementError,
     next_number,
-    require_capability,
     validate_quantity,
     validate_text,
 )

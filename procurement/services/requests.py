@@ -42,7 +42,8 @@ from budgets.models import BudgetLine, FiscalYear
 from budgets.selectors import current_fiscal_year
 from budgets.services import CreditsShortError, Shortage
 from dsi_finance.file_sizes import format_file_size
-from dsi_finance.money import format_xpf, parse_francs
+from dsi_finance.money import format_xpf, parse_francs, validate_amount
+from dsi_finance.roles import require_any_capability, require_capability
 
 from ..models import (
     Attachment,
@@ -59,10 +60,7 @@ from .common import (
     document_totals,
     line_amount,
     next_number,
-    require_any_capability,
-    require_capability,
     resolve_tax_rate,
-    validate_amount,
     validate_quantity,
     validate_text,
 )

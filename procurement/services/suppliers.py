@@ -28,8 +28,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from dsi_finance.roles import require_capability
+
 from ..models import Supplier
-from .common import ProcurementError, require_capability
+from .common import (
+    ProcurementError,
+)
 
 __all__ = [
     "EDITABLE_FIELDS",

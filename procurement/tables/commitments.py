@@ -6,7 +6,14 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, amount_html, francs, with_currency
+from dsi_finance.tables import (
+    AMOUNT_ATTRS,
+    BaseTable,
+    amount_html,
+    francs,
+    state_badge,
+    with_currency,
+)
 
 from ..models import Commitment
 
@@ -15,15 +22,6 @@ COMMITMENT_STATE_COLOURS = {
     Commitment.State.CLOSED: "text-bg-success",
     Commitment.State.CANCELLED: "text-bg-secondary",
 }
-
-
-def badge(state: str, label, colours: dict) -> str:
-    return format_html(
-        '<span class="badge {}" data-state="{}">{}</span>',
-        colours.get(state, "text-bg-light"),
-        state,
-        label,
-    )
 
 
 def number_link(record) -> str:
@@ -73,4 +71,4 @@ class CommitmentTable(BaseTable):
         return amount_html(value)
 
     def render_state(self, record):
-        return badge(record.state, record.get_state_display(), COMMITMENT_STATE_COLOURS)
+        return state_badge(record.state, record.get_state_display(), COMMITMENT_STATE_COLOURS)

@@ -3,10 +3,10 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, francs, with_currency
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, francs, state_badge, with_currency
 
 from ..models import PurchaseOrder
-from .commitments import badge, local_date, number_link
+from .commitments import local_date, number_link
 
 ORDER_STATE_COLOURS = {
     PurchaseOrder.State.ISSUED: "text-bg-warning",
@@ -16,7 +16,7 @@ ORDER_STATE_COLOURS = {
 
 
 def order_state_badge(order) -> str:
-    return badge(order.state, order.get_state_display(), ORDER_STATE_COLOURS)
+    return state_badge(order.state, order.get_state_display(), ORDER_STATE_COLOURS)
 
 
 class PurchaseOrderTable(BaseTable):

@@ -4,18 +4,17 @@ import django_tables2 as tables
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from budgets.tables import person
-from dsi_finance.tables import BaseTable
+from dsi_finance.tables import BaseTable, person, state_badge
 
-from .commitments import badge, number_link
+from .commitments import number_link
 
 RECEIPT_STATE_COLOURS = {"live": "text-bg-success", "cancelled": "text-bg-secondary"}
 
 
 def receipt_state_badge(receipt) -> str:
     if receipt.is_cancelled:
-        return badge("cancelled", _("Cancelled"), RECEIPT_STATE_COLOURS)
-    return badge("live", _("Recorded"), RECEIPT_STATE_COLOURS)
+        return state_badge("cancelled", _("Cancelled"), RECEIPT_STATE_COLOURS)
+    return state_badge("live", _("Recorded"), RECEIPT_STATE_COLOURS)
 
 
 class ReceiptTable(BaseTable):

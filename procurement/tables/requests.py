@@ -6,8 +6,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from budgets.tables import person
-from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, francs, with_currency
+from dsi_finance.tables import AMOUNT_ATTRS, BaseTable, francs, person, state_badge, with_currency
 
 from ..models import PurchaseRequest
 
@@ -28,12 +27,7 @@ STATE_COLOURS = {
 
 
 def request_state_badge(request) -> str:
-    return format_html(
-        '<span class="badge {}" data-state="{}">{}</span>',
-        STATE_COLOURS.get(request.state, "text-bg-light"),
-        request.state,
-        request.get_state_display(),
-    )
+    return state_badge(request.state, request.get_state_display(), STATE_COLOURS)
 
 
 class PurchaseRequestTable(BaseTable):

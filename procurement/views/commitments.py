@@ -14,15 +14,15 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from budgets.selectors import document_entries
-from budgets.services import BudgetError, CreditsShortError
-from budgets.tables import document_link
-from budgets.views.disco import render_line_availability
+from budgets.services import CreditsShortError
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import holds
-from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
+from dsi_finance.tables import document_link
+from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin, render_line_availability
 
 from .. import access
 from ..exports import COMMITMENT_EXPORT
@@ -159,7 +159,7 @@ class CommitmentCreateView(CapabilityRequiredMixin, TemplateView):
                 show_override = show_override or error.can_override
                 for message in error.messages:
                     form.add_error(None, message)
-            except BudgetError as error:
+            except ServiceError as error:
                 for message in error.messages:
                     form.add_error(None, message)
             else:
@@ -212,7 +212,7 @@ class CommitmentCloseView(CapabilityRequiredMixin, View):
             closed = services.commitment_close(
                 user=request.user, commitment=commitment, reason=form.cleaned_data["reason"]
             )
-        except BudgetError as error:
+        except ServiceError as error:
             for message in error.messages:
                 messages.error(request, message)
             return redirect(commitment)

@@ -23,16 +23,16 @@ from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from budgets.selectors import document_entries
-from budgets.services import BudgetError, CreditsShortError
-from budgets.tables import document_link
-from budgets.views.disco import render_line_availability
+from budgets.services import CreditsShortError
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin, export_filename
 from dsi_finance.history import document_changes
 from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import holds
-from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
+from dsi_finance.tables import document_link
+from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin, render_line_availability
 
 from .. import access
 from ..exports import INVOICE_EXPORT
@@ -50,7 +50,9 @@ from ..forms.invoices import (
 from ..models import Commitment, Invoice
 from ..selectors import invoices as selectors
 from ..services import invoices as services
+from ..services import payments
 from ..services.common import line_amount
+from ..services.currency import XPF
 from ..tables.invoices import InvoiceTable, days_late_text
 
 CANCEL = ("enter_invoice", "liquidate_invoice", "validate_liquidation")
@@ -60,7 +62,7 @@ HEADER_ERROR_FIELDS = {
     "supplier_number": "supplier_number",
     "total_ttc": "total_ttc",
 }
-PAYMENT = services.PAYMENT_CAPABILITIES
+PAYMENT = payments.PAYMENT_CAPABILITIES
 TAB_LABELS = (
     ("all", pgettext_lazy("invoices tab", "All")),  # "Toutes" (les factures)
     ("to_liquidate", gettext_lazy("Awaiting liquidation")),
@@ -236,7 +238,7 @@ class InvoiceCreateView(CapabilityRequiredMixin, TemplateView):
                         total_ttc=data["total_ttc"],
                     ),
                 )
-            except BudgetError as error:
+            except ServiceError as error:
                 # A refusal about a header field shows under it (and in the summary).
                 field = HEADER_ERROR_FIELDS.get(getattr(error, "code", None))
                 for message in error.messages:
@@ -318,7 +320,7 @@ class InvoiceDetailView(CapabilityRequiredMixin, DetailView):
                 "supplier_link": document_link(invoice.supplier),
                 "commitment_link": document_link(invoice.commitment) if invoice.commitment else "",
                 "tax_rows": selectors.invoice_tax_rows(invoice),
-                "foreign": invoice.currency != services.XPF,
+                "foreign": invoice.currency != XPF,
                 "days_late": days_late_text(invoice.days_late),
                 "entries": document_entries(actor=user, document=invoice),
                 "changes": document_changes(invoice),
@@ -371,7 +373,7 @@ class InvoiceActionView(CapabilityRequiredMixin, View):
             if error.can_override:
                 return redirect(f"{invoice.get_absolute_url()}?override={self.action}#actions")
             return redirect(invoice)
-        except BudgetError as error:
+        except ServiceError as error:
             for text in error.messages:
                 messages.error(request, text)
             return redirect(invoice)
@@ -407,7 +409,7 @@ class InvoiceActionView(CapabilityRequiredMixin, View):
         if self.action == "cancel":
             invoice = services.invoice_cancel(user=user, invoice=invoice, reason=data["reason"])
             return _("Invoice %(number)s cancelled.") % {"number": invoice.number}
-        invoice = services.invoice_set_payment_date(
+        invoice = payments.invoice_set_payment_date(
             user=user, invoice=invoice, payment_date=data["payment_date"]
         )
         return _("Invoice %(number)s paid on %(date)s.") % {
@@ -429,16 +431,16 @@ class InvoicePaymentsImportView(CapabilityRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["headers"] = services.payment_import_headers()
-        context["max_rows"] = services.PAYMENT_IMPORT_MAX_ROWS
+        context["headers"] = payments.payment_import_headers()
+        context["max_rows"] = payments.PAYMENT_IMPORT_MAX_ROWS
         return context
 
     def form_valid(self, form):
         try:
-            result = services.invoice_payments_import(
+            result = payments.invoice_payments_import(
                 user=self.request.user, file=form.cleaned_data["file"]
             )
-        except BudgetError as error:
+        except ServiceError as error:
             for message in error.messages:
                 form.add_error("file", message)
             return self.form_invalid(form)

@@ -12,14 +12,14 @@ from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from budgets.services import BudgetError
-from budgets.tables import document_link
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.money import format_xpf
 from dsi_finance.roles import holds
+from dsi_finance.tables import document_link
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
@@ -138,7 +138,7 @@ class OrderCreateView(CapabilityRequiredMixin, FormView):
             context["preview"] = selectors.order_preview(
                 actor=self.request.user, commitment=commitment
             )
-        except BudgetError as error:
+        except ServiceError as error:
             context["preview"] = None
             context["blocking"] = error.messages
         context["existing"] = PurchaseOrder.objects.filter(commitment=commitment).first()
@@ -158,7 +158,7 @@ class OrderCreateView(CapabilityRequiredMixin, FormView):
                     notes=data["notes"],
                 ),
             )
-        except BudgetError as error:
+        except ServiceError as error:
             for message in error.messages:
                 form.add_error(None, message)
             return self.form_invalid(form)
@@ -214,7 +214,7 @@ class OrderActionView(CapabilityRequiredMixin, View):
                     user=request.user, order=order, reason=form.cleaned_data["reason"]
                 )
                 message = _("Order %(number)s cancelled.") % {"number": order.number}
-        except BudgetError as error:
+        except ServiceError as error:
             for text in error.messages:
                 messages.error(request, text)
             return redirect(order)

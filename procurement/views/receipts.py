@@ -12,13 +12,13 @@ from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from budgets.services import BudgetError
-from budgets.tables import document_link
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.home import HomeQueueListMixin
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.roles import holds
+from dsi_finance.tables import document_link
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from .. import access
@@ -139,7 +139,7 @@ class ReceiptCreateView(CapabilityRequiredMixin, FormView):
                     note=data["note"],
                 ),
             )
-        except BudgetError as error:
+        except ServiceError as error:
             for message in error.messages:
                 form.add_error(None, message)
             return self.form_invalid(form)
@@ -170,7 +170,7 @@ class ReceiptCancelView(CapabilityRequiredMixin, View):
             services.receipt_cancel(
                 user=request.user, receipt=receipt, reason=form.cleaned_data["reason"]
             )
-        except BudgetError as error:
+        except ServiceError as error:
             for message in error.messages:
                 messages.error(request, message)
             return redirect(receipt)

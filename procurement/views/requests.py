@@ -27,7 +27,8 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from budgets import selectors as budget_selectors
-from budgets.services import BudgetError, CreditsShortError
+from budgets.services import CreditsShortError
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin, export_filename
 from dsi_finance.history import document_changes
 from dsi_finance.home import HomeQueueListMixin
@@ -59,7 +60,7 @@ CANCEL = (ENTER, *access.APPROVE_REQUEST)
 CREATE_SCOPE = "procurement.purchase_request.create"
 
 
-def _errors_to_messages(request, error: BudgetError) -> None:
+def _errors_to_messages(request, error: ServiceError) -> None:
     for text in error.messages:
         messages.error(request, text)
 
@@ -163,7 +164,7 @@ class _RequestFormMixin:
         return render(self.request, self.template_name, context, status=status)
 
     @staticmethod
-    def add_service_error(form, error: BudgetError) -> None:
+    def add_service_error(form, error: ServiceError) -> None:
         for message in error.messages:
             form.add_error(None, message)
 
@@ -197,7 +198,7 @@ class PurchaseRequestCreateView(CapabilityRequiredMixin, _RequestFormMixin, View
                     lines=formset.service_lines(),
                 ),
             )
-        except BudgetError as error:
+        except ServiceError as error:
             self.add_service_error(form, error)
             return self.render_form(form, formset)
         if created:
@@ -274,7 +275,7 @@ class PurchaseRequestUpdateView(CapabilityRequiredMixin, _RequestFormMixin, View
                 justification=data["justification"],
                 lines=formset.service_lines(),
             )
-        except BudgetError as error:
+        except ServiceError as error:
             self.add_service_error(form, error)
             return self.render_form(form, formset)
         messages.success(
@@ -565,7 +566,7 @@ class PurchaseRequestActionView(CapabilityRequiredMixin, View):
                     f"{purchase_request.get_absolute_url()}?override=1#approve"
                 )
             return redirect(purchase_request)
-        except BudgetError as error:
+        except ServiceError as error:
             _errors_to_messages(request, error)
             return redirect(purchase_request)
         except PermissionDenied as error:
@@ -632,7 +633,7 @@ class AttachmentUploadView(CapabilityRequiredMixin, View):
             attachment = services.attachment_add(
                 user=request.user, request=purchase_request, file=form.cleaned_data["file"]
             )
-        except BudgetError as error:
+        except ServiceError as error:
             _errors_to_messages(request, error)
             return redirect(purchase_request)
         messages.success(request, _("“%(name)s” attached.") % {"name": attachment.name})

@@ -15,6 +15,7 @@ from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin, SingleTableView
 
+from dsi_finance.errors import ServiceError
 from dsi_finance.exports import XlsxExportMixin
 from dsi_finance.history import document_changes
 from dsi_finance.idempotency import once_from_form
@@ -28,7 +29,6 @@ from ..forms.suppliers import SupplierForm
 from ..models import Supplier
 from ..selectors import suppliers as selectors
 from ..services import suppliers as services
-from ..services.common import BudgetError
 from ..tables.suppliers import SupplierTable, TaxRateTable
 
 MANAGE = "manage_supplier"
@@ -86,7 +86,7 @@ class SupplierFormMixin(CapabilityRequiredMixin):
     def form_valid(self, form):
         try:
             supplier, recorded = self.save(form.cleaned_data)
-        except BudgetError as error:
+        except ServiceError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
         if recorded:
@@ -152,7 +152,7 @@ class SupplierActionView(CapabilityRequiredMixin, View):
             else:
                 supplier = services.supplier_reactivate(user=request.user, supplier=supplier)
                 message = _("Supplier %(name)s reactivated.")
-        except BudgetError as error:
+        except ServiceError as error:
             for text in error.messages:
                 messages.error(request, text)
             return redirect(supplier)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budgets.models import BudgetLine
-from budgets.services import require_capability
+from dsi_finance.roles import require_capability
 from procurement.models import CommitmentLine, Supplier
 from reporting.models import ProvisionArgument
 

@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 
 from budgets.models import BudgetLine, BudgetRevision, FiscalYear, Transfer
 from budgets.services import (
-    BudgetError,
-    require_capability,
     revision_create,
     revision_item_set,
     transfer_request,
 )
+from dsi_finance.errors import ServiceError
 from dsi_finance.money import format_xpf
+from dsi_finance.roles import require_capability
 
 from ..selectors.variance import TRANSFER, Proposal, cover_proposals, variance_rows
 
@@ -67,21 +67,21 @@ def variance_draft_dm(*, user, fiscal_year: FiscalYear, month: int | None = None
     fiscal_year = FiscalYear.objects.select_for_update().get(pk=fiscal_year.pk)
     kind = next_amending_kind(fiscal_year)
     if kind is None:
-        raise BudgetError(
+        raise ServiceError(
             _("The DM2 %(year)s is voted: no amending decision is left for this year.")
             % {"year": fiscal_year.year},
             code="no_dm_left",
         )
     proposals = cover_proposals(variance_rows(actor=user, fiscal_year=fiscal_year, month=month))
     if not proposals:
-        raise BudgetError(
+        raise ServiceError(
             _("The variance analysis proposes nothing: no overrun can be covered by a surplus."),
             code="nothing_to_propose",
         )
     revision = BudgetRevision.objects.filter(fiscal_year=fiscal_year, kind=kind).first()
     if revision is not None:
         if revision.state != BudgetRevision.State.DRAFT:
-            raise BudgetError(
+            raise ServiceError(
                 _(
                     "The %(revision)s is %(state)s: the proposals cannot be added to it. "
                     "Send it back to draft or vote it first."
@@ -90,7 +90,7 @@ def variance_draft_dm(*, user, fiscal_year: FiscalYear, month: int | None = None
                 code="revision_frozen",
             )
         if revision.items.exists():
-            raise BudgetError(
+            raise ServiceError(
                 _(
                     "The draft %(revision)s already has lines: review it in the revision "
                     "editor, or remove its lines to fill it from the variance analysis."
@@ -157,14 +157,14 @@ def variance_transfer_request(
         actor=user, fiscal_year=fiscal_year, month=month, source_id=source_id, target_id=target_id
     )
     if proposal is None:
-        raise BudgetError(
+        raise ServiceError(
             _("The variance analysis no longer proposes this transfer: reload the page."),
             code="no_proposal",
         )
     if Transfer.objects.filter(
         source=proposal.source, target=proposal.target, state=Transfer.State.REQUESTED
     ).exists():
-        raise BudgetError(
+        raise ServiceError(
             _("A transfer from %(source)s to %(target)s is already waiting for a decision.")
             % {"source": proposal.source.code, "target": proposal.target.code},
             code="transfer_pending",

@@ -21,8 +21,8 @@ from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from budgets.selectors import current_fiscal_year, documents_of
-from budgets.tables import LineLedgerTable
 from dsi_finance.roles import perm
+from dsi_finance.tables import LineLedgerTable
 from dsi_finance.views import CapabilityRequiredMixin, HtmxTableMixin
 
 from ..selectors.dashboard import (

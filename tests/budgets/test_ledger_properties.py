@@ -13,7 +13,7 @@ database must agree with it, and with itself:
   and each entry's available_after is its line's running balance;
 - a line (at line-level control) or a chapter (at chapter-level control) goes
   below zero only through an override entry;
-- an operation the rules refuse raises BudgetError and changes nothing.
+- an operation the rules refuse raises a ServiceError and changes nothing.
 
 Amounts are drawn around the limits (exactly what is free, one franc more), where
 off-by-one mistakes live. Shrinking is off: replaying hundreds of database-heavy
@@ -45,7 +45,6 @@ from hypothesis.stateful import (
 
 from budgets import services
 from budgets.models import (
-    MAX_AMOUNT,
     BudgetLine,
     BudgetRevision,
     FiscalYear,
@@ -57,6 +56,8 @@ from budgets.selectors import (
     ledger_differences,
     line_availability,
 )
+from dsi_finance.errors import ServiceError
+from dsi_finance.money import MAX_AMOUNT
 from tests.factories import (
     BudgetLineFactory,
     ChapterFactory,
@@ -123,13 +124,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def chapter_of(self, pk: int) -> str:
         return LINE_CHAPTERS[[line.pk for line in self.lines].index(pk)][0]
 
-    def refused(self, call, error=services.BudgetError):
-        """The call raises `error`, a BudgetError with a message. That it changed nothing
+    def refused(self, call, error=ServiceError):
+        """The call raises `error`, a ServiceError with a message. That it changed nothing
         is the invariant's job: the model is left as it was, and the database must still
         agree with it (every total of every line, and the number of ledger entries)."""
         with pytest.raises(error) as raised:
             call()
-        assert isinstance(raised.value, services.BudgetError)
+        assert isinstance(raised.value, ServiceError)
         assert raised.value.messages and all(raised.value.messages)
         return raised.value
 

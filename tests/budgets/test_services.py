@@ -15,7 +15,6 @@ from django.utils import translation
 
 from budgets import services
 from budgets.models import (
-    MAX_AMOUNT,
     BudgetLine,
     BudgetRevision,
     FiscalYear,
@@ -24,8 +23,9 @@ from budgets.models import (
     Transfer,
 )
 from budgets.selectors import broken_balances, ledger_differences
-from budgets.services import BudgetError, CreditsShortError
-from dsi_finance.money import format_xpf
+from budgets.services import CreditsShortError
+from dsi_finance.errors import ServiceError
+from dsi_finance.money import MAX_AMOUNT, format_xpf, validate_amount
 from tests.factories import (
     BudgetLineFactory,
     ChapterFactory,
@@ -93,12 +93,12 @@ def changes_nothing():
     assert state() == before
 
 
-def refused(call, error=BudgetError):
+def refused(call, error=ServiceError):
     """Run a call, in French, that must be refused with `error`; nothing may change.
     -> the error, whose messages the test reads."""
     with changes_nothing(), translation.override("fr"), pytest.raises(error) as raised:
         call()
-    if isinstance(raised.value, BudgetError):
+    if isinstance(raised.value, ServiceError):
         assert raised.value.messages and all(m.strip() for m in raised.value.messages)
     return raised.value
 
@@ -205,8 +205,8 @@ def test_releasing_or_liquidating_a_bad_amount_is_refused(funded, chef, operatio
 
 def test_the_amount_messages_say_what_is_wrong(funded, chef):
     def message(amount):
-        with translation.override("fr"), pytest.raises(BudgetError) as raised:
-            services.validate_amount(amount)
+        with translation.override("fr"), pytest.raises(ServiceError) as raised:
+            validate_amount(amount)
         (text,) = raised.value.messages
         return text
 

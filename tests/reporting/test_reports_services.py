@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import OperationalError
 from django.utils import timezone
 
+from dsi_finance.errors import ServiceError
 from reporting.models import Report
 from reporting.services import reports as services
 from tests.factories import FiscalYearFactory
@@ -61,7 +62,7 @@ def test_a_request_records_a_queued_report_and_sends_it_once_committed(
 def test_bad_parameters_are_refused_in_french_and_record_nothing(
     chef, year, kind, fmt, parameters, message
 ):
-    with pytest.raises(services.BudgetError) as refused:
+    with pytest.raises(ServiceError) as refused:
         services.report_request(user=chef, kind=kind, format=fmt, parameters=parameters)
     assert message in " ".join(refused.value.messages)
     assert Report.objects.count() == 0
@@ -149,7 +150,7 @@ def test_only_a_failed_report_can_be_retried(
     chef, year, fake_builder, django_capture_on_commit_callbacks
 ):
     report, _ = request_monthly(chef, django_capture_on_commit_callbacks)
-    with pytest.raises(services.BudgetError) as refused:
+    with pytest.raises(ServiceError) as refused:
         services.report_retry(user=chef, report=report)
     assert "Seul un rapport en échec peut être relancé" in refused.value.messages[0]
 
