@@ -13,8 +13,6 @@ apostrophe is taken off again on import.
 without writing anything; budgets.revision_import saves a file that passed it.
 """
 
-import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
 
@@ -22,30 +20,27 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.utils.translation import override as override_language
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from dsi_finance import xlsx
 from dsi_finance.money import format_xpf, parse_francs
 from dsi_finance.xlsx import (
-    FORMULA_PREFIXES,
     HEADER_ALIGNMENT,
     HEADER_FILL,
     HEADER_FONT,
     XPF_NUMBER_FORMAT,
+    ImportFileError,
     safe_text,
 )
 
 from . import services
 from .models import BudgetLine, BudgetRevision, CostCentre, NatureAccount, Project, Section
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# Limits of an uploaded proposal: a DSI's budget is a few hundred rows.
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
-IMPORT_MAX_ROWS = 20_000
-# An XLSX is a zip: refuse one that would inflate into more than this (a zip bomb).
-IMPORT_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+# Limits of an uploaded proposal (a DSI's budget is a few hundred rows): the kernel's.
+IMPORT_MAX_BYTES = xlsx.MAX_BYTES
+IMPORT_MAX_ROWS = xlsx.MAX_ROWS
+IMPORT_MAX_UNCOMPRESSED = xlsx.MAX_UNCOMPRESSED
 
 # (field, header); the same order on export and import.
 COLUMNS = (
@@ -151,10 +146,6 @@ def revision_workbook(revision: BudgetRevision) -> bytes:
 # Reading an uploaded proposal
 
 
-class ImportFileError(ValidationError):
-    """The file as a whole cannot be read (not an XLSX, too big, no header…)."""
-
-
 @dataclass
 class SheetRow:
     """One data row of the sheet, as text except the amount cell (kept raw)."""
@@ -170,62 +161,16 @@ class SheetRow:
     justification: str = ""
 
 
-def cell_text(value) -> str:
-    """A text cell as the user wrote it: trimmed, without the export's neutralising quote."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
-        text = text[1:]
-    return text
-
-
-def _normalise_header(value) -> str:
-    text = unicodedata.normalize("NFKD", cell_text(value)).casefold()
-    text = "".join(char for char in text if not unicodedata.combining(char))
-    return " ".join(text.split())
+# The file read by the kernel's reader (dsi_finance.xlsx): the columns in their order,
+# text except the amount, typed with the revision's label when the rows are checked.
+SHEET_COLUMNS = tuple(
+    xlsx.Column(name, title, kind=xlsx.RAW if name == "amount" else xlsx.TEXT)
+    for name, title in COLUMNS
+)
 
 
 def expected_headers() -> list[str]:
     return [str(title) for _field, title in COLUMNS]
-
-
-def _header_matches(cells) -> bool:
-    """The header in the current language or in English (a file made on another desk)."""
-    given = [_normalise_header(value) for value in cells[: len(COLUMNS)]]
-    given += [""] * (len(COLUMNS) - len(given))
-    for position, (_field, title) in enumerate(COLUMNS):
-        with override_language("en"):
-            english = _normalise_header(str(title))
-        if given[position] not in {_normalise_header(str(title)), english}:
-            return False
-    return True
-
-
-def _unreadable() -> ImportFileError:
-    return ImportFileError(
-        _("This file is not a readable XLSX workbook: save it from your spreadsheet as “.xlsx”."),
-        code="not_xlsx",
-    )
-
-
-def _check_archive(content: bytes) -> None:
-    """A zip of reasonable inflated size: an XLSX, not something else or a zip bomb."""
-    unreadable = _unreadable()
-    if not zipfile.is_zipfile(BytesIO(content)):
-        raise unreadable
-    try:
-        with zipfile.ZipFile(BytesIO(content)) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise unreadable from None
-    if inflated > IMPORT_MAX_UNCOMPRESSED:
-        raise ImportFileError(
-            _("This workbook is too large once opened: split it into smaller files."),
-            code="too_large",
-        )
 
 
 def _header_error() -> ImportFileError:
@@ -245,52 +190,15 @@ def read_revision_sheet(content: bytes) -> list[SheetRow]:
     Values are read as the spreadsheet last computed them (a formula counts
     for its result). Blank rows are skipped; row numbers are the sheet's.
     """
-    _check_archive(content)
-    try:
-        workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # untrusted file: whatever openpyxl trips on, it is not a usable XLSX
-        raise _unreadable() from None
-    try:
-        if not workbook.worksheets:
-            raise ImportFileError(_("The workbook has no sheet."), code="empty")
-        sheet = workbook.worksheets[0]
-        rows: list[SheetRow] = []
-        header_seen = False
-        try:
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = list(cells[: len(COLUMNS)])
-                cells += [None] * (len(COLUMNS) - len(cells))
-                if not header_seen:
-                    if not _header_matches(cells):
-                        raise _header_error()
-                    header_seen = True
-                    continue
-                if all(value is None or cell_text(value) == "" for value in cells):
-                    continue
-                if len(rows) >= IMPORT_MAX_ROWS:
-                    raise ImportFileError(
-                        _("The file has more than %(max)s rows: split it.")
-                        % {"max": IMPORT_MAX_ROWS},
-                        code="too_many_rows",
-                    )
-                values = dict(zip((name for name, _title in COLUMNS), cells, strict=True))
-                amount = values.pop("amount")
-                rows.append(
-                    SheetRow(
-                        number=number,
-                        amount=amount,
-                        **{name: cell_text(value) for name, value in values.items()},
-                    )
-                )
-        except ImportFileError:
-            raise
-        except Exception:  # a damaged sheet inside a valid zip
-            raise _unreadable() from None
-        if not header_seen:
-            raise _header_error()
-        return rows
-    finally:
-        workbook.close()
+    rows = xlsx.read_sheet(
+        content,
+        SHEET_COLUMNS,
+        header_error=_header_error,
+        max_bytes=IMPORT_MAX_BYTES,
+        max_rows=IMPORT_MAX_ROWS,
+        max_uncompressed=IMPORT_MAX_UNCOMPRESSED,
+    )
+    return [SheetRow(number=row.number, **row.values) for row in rows]
 
 
 # ---------------------------------------------------------------------------

@@ -44,12 +44,12 @@ from django_tables2 import RequestConfig
 from .xlsx import (
     DATE_NUMBER_FORMAT,
     PERCENT_NUMBER_FORMAT,
+    XLSX_CONTENT_TYPE,
     XPF_NUMBER_FORMAT,
     percent_fraction,
     safe_text,
 )
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_PARAMETER = "export"
 EXPORT_VALUE = "xlsx"
 CHUNK_SIZE = 2000

@@ -55,12 +55,14 @@ from openpyxl import Workbook
 from budgets import services as budget_services
 from budgets.models import BudgetLine, FiscalYear
 from budgets.selectors import line_availability
-from budgets.services import BudgetError, CreditsShortError
+from budgets.services import CreditsShortError
+from dsi_finance.errors import ServiceError
 
 from .models import Commitment, Invoice, PurchaseOrder, PurchaseRequest, Receipt, Supplier
 from .services import commitments as commitment_services
 from .services import invoices as invoice_services
 from .services import orders as order_services
+from .services import payments as payment_services
 from .services import receipts as receipt_services
 from .services import requests as request_services
 from .services import suppliers as supplier_services
@@ -908,7 +910,7 @@ class _Player:
     def transfer_approve(self, transfer) -> None:
         try:
             budget_services.transfer_approve(user=self.users["director"], transfer=transfer)
-        except BudgetError:  # the source was spent meanwhile
+        except ServiceError:  # the source was spent meanwhile
             budget_services.transfer_reject(
                 user=self.users["director"],
                 transfer=transfer,
@@ -1142,7 +1144,7 @@ class _Player:
         )
 
     def invoice_pay(self, invoice: Invoice) -> None:
-        invoice_services.invoice_set_payment_date(
+        payment_services.invoice_set_payment_date(
             user=self.users["accountant"], invoice=invoice, payment_date=self.today
         )
 
@@ -1157,12 +1159,12 @@ class _Player:
         self.payments = [(day, invoice) for day, invoice in self.payments if day >= self.today]
         workbook = Workbook()
         sheet = workbook.active
-        sheet.append(invoice_services.payment_import_headers())
+        sheet.append(payment_services.payment_import_headers())
         for day, invoice in paid:
             sheet.append([invoice.number, "", "", day])
         content = BytesIO()
         workbook.save(content)
-        result = invoice_services.invoice_payments_import(
+        result = payment_services.invoice_payments_import(
             user=self.users["accountant"], file=content.getvalue()
         )
         if not result.ok:  # the plan is wrong: say which rows, and roll everything back

@@ -36,7 +36,8 @@ from budgets.selectors import line_availability
 
 from ..models import Commitment, CommitmentLine, Invoice, Supplier
 from ..services.common import document_totals
-from ..services.invoices import currency_totals, local_today, received_tolerance
+from ..services.currency import currency_totals
+from ..services.invoices import local_today, received_tolerance
 from ..supplier_numbers import supplier_number_key
 
 TABS = ("all", "to_liquidate", "late")

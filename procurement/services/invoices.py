@@ -1,4 +1,7 @@
-"""Supplier invoices: entry and matching, liquidation, cancellation and payment dates.
+"""Supplier invoices: entry and matching, liquidation and cancellation.
+
+Their currencies are procurement.services.currency (pure arithmetic); their payment
+dates, typed or imported from a spreadsheet, procurement.services.payments.
 
 The accounting assistant (comptabilite) enters an invoice, matched line by line
 to the lines of an open commitment, or direct (each line names its budget
@@ -31,15 +34,11 @@ Every service locks the invoice row first, then its commitment
 same commitment queue up instead of spending the same remainder twice.
 """
 
-import re
-import unicodedata
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from io import BytesIO
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,10 +47,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
-from django.utils.translation import override as override_language
-from openpyxl import load_workbook
-from simple_history.utils import bulk_update_with_history
+from django.utils.translation import pgettext
 
 from budgets.models import BudgetLine, FiscalYear
 from budgets.services import (
@@ -60,7 +56,7 @@ from budgets.services import (
     credits_unliquidate,
 )
 from dsi_finance.money import format_xpf, parse_francs
-from dsi_finance.roles import holds
+from dsi_finance.roles import holds, require_any_capability, require_capability
 
 from ..models import Commitment, CommitmentLine, Invoice, InvoiceLine, Supplier, TaxRate
 from ..supplier_numbers import supplier_number_key
@@ -75,39 +71,24 @@ from .common import (
     ProcurementError,
     document_totals,
     next_number,
-    require_any_capability,
-    require_capability,
     resolve_tax_rate,
-    round_francs,
     validate_quantity,
     validate_text,
 )
+from .currency import XPF, amount_text, currency_amount, currency_totals, to_xpf, validate_currency
 from .progress import request_progress_refresh
 
 __all__ = [
-    "CurrencyTotals",
-    "PaymentImportResult",
-    "PaymentRowError",
-    "currency_totals",
     "invoice_cancel",
     "invoice_create",
     "invoice_liquidate",
-    "invoice_payments_import",
-    "invoice_set_payment_date",
     "invoice_validate",
     "local_today",
     "received_tolerance",
 ]
 
-XPF = "XPF"
-EUR = "EUR"
-CURRENCY_CODE = re.compile(r"[A-Z]{3}")
-CENT = Decimal("0.01")
-RATE_STEP = Decimal("0.000001")
-MAX_RATE = Decimal("99999999.999999")  # the model's 14 digits, 6 of them decimals
 MAX_LINES = 500
 CANCELLABLE_BY = ("enter_invoice", "liquidate_invoice")
-PAYMENT_CAPABILITIES = ("enter_invoice", "liquidate_invoice")
 
 
 def local_today() -> date:
@@ -121,143 +102,7 @@ def _quantity_text(value: Decimal) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Currency and amounts
-
-
-def _decimal(value) -> Decimal | None:
-    """A Decimal from what a form, the API or a cell gives; None when it is not a number.
-
-    A float is refused: 0.1 is not what the assistant typed."""
-    if isinstance(value, bool | float) or value is None:
-        return None
-    if isinstance(value, Decimal):
-        number = value
-    else:
-        text = str(value).strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-        try:
-            number = Decimal(text.replace(",", "."))
-        except (InvalidOperation, ValueError):
-            return None
-    return number if number.is_finite() else None
-
-
-def validate_currency(currency, exchange_rate) -> tuple[str, Decimal]:
-    """The currency code and the rate in XPF for one unit of it.
-
-    XPF: rate 1. EUR: the fixed parity (settings.EUR_PARITY); a typed rate that
-    differs is refused. Any other ISO 4217 code: its rate is required, positive.
-    """
-    code = (currency or XPF).strip().upper() if isinstance(currency, str | type(None)) else ""
-    if not CURRENCY_CODE.fullmatch(code):
-        raise ProcurementError(
-            _("The currency must be a three-letter ISO code (XPF, EUR, USD…)."), code="currency"
-        )
-    rate = None
-    if exchange_rate not in (None, ""):
-        rate = _decimal(exchange_rate)
-        if rate is None:
-            raise ProcurementError(_("The exchange rate must be a number."), code="exchange_rate")
-    if code == XPF:
-        if rate is not None and rate != 1:
-            raise ProcurementError(
-                _("An invoice in XPF has no exchange rate (1 F CFP = 1 F CFP)."),
-                code="exchange_rate",
-            )
-        return code, Decimal(1)
-    if code == EUR:
-        parity = Decimal(settings.EUR_PARITY)
-        if rate is not None and rate != parity:
-            raise ProcurementError(
-                _("The euro is at the fixed parity of %(parity)s F CFP: %(rate)s is refused.")
-                % {"parity": number_format(parity), "rate": number_format(rate)},
-                code="exchange_rate",
-            )
-        return code, parity
-    if rate is None:
-        raise ProcurementError(
-            _("An invoice in %(currency)s needs its exchange rate (F CFP for 1 %(currency)s).")
-            % {"currency": code},
-            code="exchange_rate",
-        )
-    if rate <= 0:
-        raise ProcurementError(_("The exchange rate must be positive."), code="exchange_rate")
-    if rate > MAX_RATE or rate != rate.quantize(RATE_STEP):
-        raise ProcurementError(
-            _("The exchange rate has at most 8 digits before the decimal point and 6 after."),
-            code="exchange_rate",
-        )
-    return code, rate.quantize(RATE_STEP)
-
-
-def currency_amount(value, *, currency: str, label: str | None = None) -> Decimal:
-    """A positive amount in the invoice's currency: whole francs in XPF, else 2 decimals."""
-    label = label or _("The amount before tax")
-    if currency == XPF and isinstance(value, str):
-        # Francs as people type them: "250.000" is 250 000, "250.5" is refused
-        # (dsi_finance.money.parse_francs), never 250.
-        try:
-            francs = parse_francs(value, label=label)
-        except ValidationError as error:
-            raise ProcurementError(error.messages[0], code="amount") from None
-        value = Decimal(francs) if francs is not None else None
-    amount = _decimal(value)
-    if amount is None:
-        raise ProcurementError(_("%(label)s must be a number.") % {"label": label}, code="amount")
-    if amount <= 0:
-        raise ProcurementError(_("%(label)s must be positive.") % {"label": label}, code="amount")
-    if currency == XPF and amount != amount.to_integral_value():
-        raise ProcurementError(
-            _("%(label)s must be a whole number of francs.") % {"label": label}, code="amount"
-        )
-    if amount != amount.quantize(CENT):
-        raise ProcurementError(
-            _("%(label)s has at most two decimals.") % {"label": label}, code="amount"
-        )
-    if amount > settings.PROCUREMENT_MAX_AMOUNT:
-        raise ProcurementError(
-            _("%(label)s is absurdly large: check the figure.") % {"label": label}, code="amount"
-        )
-    return amount.quantize(CENT)
-
-
-def to_xpf(amount: Decimal, rate: Decimal) -> int:
-    """An amount of the currency in whole francs, half rounded up."""
-    return round_francs(Decimal(amount) * Decimal(rate))
-
-
-@dataclass(frozen=True)
-class CurrencyTaxLine:
-    rate: Decimal
-    base: Decimal
-    tax: Decimal
-
-
-@dataclass(frozen=True)
-class CurrencyTotals:
-    ht: Decimal
-    tax: Decimal
-    ttc: Decimal
-    by_rate: tuple[CurrencyTaxLine, ...]
-
-
-def currency_totals(lines: Iterable[tuple[Decimal, Decimal]], *, currency: str) -> CurrencyTotals:
-    """Totals of (amount before tax, TGC rate %) lines in the invoice's currency: the TGC
-    per rate on the sum of the lines at that rate, rounded to the cent (to the franc in XPF)."""
-    step = Decimal(1) if currency == XPF else CENT
-    bases: dict[Decimal, Decimal] = defaultdict(Decimal)
-    for amount, rate in lines:
-        bases[Decimal(rate)] += Decimal(amount)
-    by_rate = tuple(
-        CurrencyTaxLine(
-            rate=rate,
-            base=base.quantize(CENT),
-            tax=(base * rate / 100).quantize(step, rounding=ROUND_HALF_UP).quantize(CENT),
-        )
-        for rate, base in sorted(bases.items(), reverse=True)
-    )
-    ht = sum((line.base for line in by_rate), Decimal("0.00"))
-    tax = sum((line.tax for line in by_rate), Decimal("0.00"))
-    return CurrencyTotals(ht=ht, tax=tax, ttc=ht + tax, by_rate=by_rate)
+# Amounts
 
 
 def received_tolerance(received: Decimal) -> Decimal:
@@ -411,15 +256,6 @@ def _duplicate_error(existing: Invoice) -> ProcurementError:
     )
 
 
-def _amount_text(amount, currency: str) -> str:
-    """An amount in the invoice's currency as the screens show it: `1 234 567 F CFP`,
-    `1 234,56 EUR`."""
-    if currency == XPF:
-        return format_xpf(amount)
-    text = number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
-    return f"{text}\u00a0{currency}"
-
-
 def _control_total(value, *, currency: str) -> Decimal:
     """The supplier's total with tax, as typed (the API's string, the form's francs), in
     the invoice's currency: whole francs in XPF (`1 234 567`, `1.234.567`), else cents."""
@@ -449,9 +285,9 @@ def _check_control_total(value, *, computed: Decimal, currency: str) -> None:
                 "(%(computed)s) by %(difference)s: check the lines and the TGC rates."
             )
             % {
-                "given": _amount_text(given, currency),
-                "computed": _amount_text(computed, currency),
-                "difference": _amount_text(abs(given - computed), currency),
+                "given": amount_text(given, currency),
+                "computed": amount_text(computed, currency),
+                "difference": amount_text(abs(given - computed), currency),
             },
             code="total_ttc",
         )
@@ -780,7 +616,7 @@ def _move_invoiced(lines: Iterable, *, sign: int) -> None:
 # Liquidation
 
 
-def _lock_invoice(invoice: Invoice | int) -> Invoice:
+def lock_invoice(invoice: Invoice | int) -> Invoice:
     """The invoice row, locked until the transaction ends (two clicks on "liquidate"
     queue up; the second finds it liquidated)."""
     return (
@@ -909,7 +745,7 @@ def invoice_liquidate(*, user, invoice: Invoice, override_reason: str = "") -> I
     `override_reason` from someone allowed commits anyway.
     """
     require_capability(user, "liquidate_invoice")
-    invoice = _lock_invoice(invoice)
+    invoice = lock_invoice(invoice)
     _require_state(invoice, Invoice.State.ENTERED, action=_("a liquidation"))
     invoice.liquidated_by = user
     invoice.liquidated_at = timezone.now()
@@ -932,7 +768,7 @@ def invoice_liquidate(*, user, invoice: Invoice, override_reason: str = "") -> I
 def invoice_validate(*, user, invoice: Invoice, override_reason: str = "") -> Invoice:
     """The section head validates a liquidation above the threshold: it is posted now."""
     require_capability(user, "validate_liquidation")
-    invoice = _lock_invoice(invoice)
+    invoice = lock_invoice(invoice)
     _require_state(invoice, Invoice.State.TO_VALIDATE, action=_("a validation"))
     commitment = _post_liquidation(user=user, invoice=invoice, override_reason=override_reason)
     invoice.state = Invoice.State.LIQUIDATED
@@ -997,7 +833,7 @@ def invoice_cancel(*, user, invoice: Invoice, reason: str) -> Invoice:
     liquidate_invoice) may cancel; the section head may cancel an invoice
     waiting for validation (refusing the liquidation).
     """
-    invoice = _lock_invoice(invoice)
+    invoice = lock_invoice(invoice)
     if invoice.state == Invoice.State.TO_VALIDATE and holds(user, "validate_liquidation"):
         pass
     else:
@@ -1038,387 +874,3 @@ def invoice_cancel(*, user, invoice: Invoice, reason: str) -> Invoice:
             commitment_cancel(user=user, commitment=commitment, reason=reason)
         request_progress_refresh(commitment)
     return invoice
-
-
-# ---------------------------------------------------------------------------
-# Payment dates
-
-
-def _check_payment_date(invoice: Invoice, payment_date) -> date:
-    if not isinstance(payment_date, date) or isinstance(payment_date, datetime):
-        raise ProcurementError(_("The payment date is required."), code="payment_date")
-    if invoice.state != Invoice.State.LIQUIDATED:
-        raise ProcurementError(
-            _("The invoice %(number)s is %(state)s: only a liquidated invoice is paid.")
-            % {"number": invoice.number, "state": invoice.get_state_display().lower()},
-            code="invoice_state",
-        )
-    if payment_date < invoice.invoice_date:
-        raise ProcurementError(
-            _("The payment date %(date)s is before the invoice date (%(invoice_date)s).")
-            % {
-                "date": payment_date.strftime("%d/%m/%Y"),
-                "invoice_date": invoice.invoice_date.strftime("%d/%m/%Y"),
-            },
-            code="payment_date",
-        )
-    if payment_date > local_today():
-        raise ProcurementError(
-            _("The payment date %(date)s is in the future.")
-            % {"date": payment_date.strftime("%d/%m/%Y")},
-            code="payment_date",
-        )
-    return payment_date
-
-
-@transaction.atomic
-def invoice_set_payment_date(*, user, invoice: Invoice, payment_date: date) -> Invoice:
-    """Record (or correct) the date a liquidated invoice was paid, to follow payment delays."""
-    require_any_capability(user, *PAYMENT_CAPABILITIES)
-    invoice = _lock_invoice(invoice)
-    _check_payment_date(invoice, payment_date)
-    if invoice.payment_date != payment_date:
-        invoice.payment_date = payment_date
-        invoice._change_reason = _("Payment date entered")
-        invoice.save()
-    return invoice
-
-
-# ---------------------------------------------------------------------------
-# Payment dates imported from a spreadsheet
-
-PAYMENT_IMPORT_MAX_BYTES = 5 * 1024 * 1024
-PAYMENT_IMPORT_MAX_ROWS = 20_000
-PAYMENT_IMPORT_MAX_UNCOMPRESSED = 100 * 1024 * 1024
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# field -> header; a column is found by its header, in the current language or in English.
-PAYMENT_COLUMNS = (
-    ("number", gettext_lazy("Invoice number")),
-    ("ridet", gettext_lazy("Supplier RIDET")),
-    ("supplier_number", gettext_lazy("Supplier's invoice number")),
-    ("payment_date", gettext_lazy("Payment date")),
-)
-FORMULA_QUOTE_PREFIXES = ("=", "+", "-", "@")
-
-
-@dataclass(frozen=True)
-class PaymentRowError:
-    row: int  # the sheet's row number (the header is row 1)
-    message: str
-
-
-@dataclass
-class PaymentImportResult:
-    """What an import did: every row's error and nothing applied, or all applied."""
-
-    rows: int = 0
-    applied: int = 0
-    unchanged: int = 0
-    errors: list[PaymentRowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-@dataclass
-class _PaymentRow:
-    row: int
-    number: str
-    ridet: str
-    supplier_number: str
-    payment_date: object
-
-
-def payment_import_headers() -> list[str]:
-    return [str(title) for _field, title in PAYMENT_COLUMNS]
-
-
-def _normalise(value) -> str:
-    text = unicodedata.normalize("NFKD", _cell_text(value)).casefold()
-    text = "".join(char for char in text if not unicodedata.combining(char))
-    text = text.replace("’", "'")
-    return " ".join(text.split())
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    if text.startswith("'") and text[1:].startswith(FORMULA_QUOTE_PREFIXES):
-        text = text[1:]
-    return text
-
-
-def _unreadable() -> ProcurementError:
-    return ProcurementError(
-        _("This file is not a readable XLSX workbook: save it from your spreadsheet as “.xlsx”."),
-        code="not_xlsx",
-    )
-
-
-def _file_content(file) -> bytes:
-    if isinstance(file, bytes | bytearray):
-        content = bytes(file)
-    elif (getattr(file, "size", None) or 0) > PAYMENT_IMPORT_MAX_BYTES:
-        content = None
-    else:
-        if hasattr(file, "seek"):
-            file.seek(0)
-        content = file.read(PAYMENT_IMPORT_MAX_BYTES + 1)
-    if content is None or len(content) > PAYMENT_IMPORT_MAX_BYTES:
-        raise ProcurementError(
-            _("The file is larger than %(size)s MB.")
-            % {"size": PAYMENT_IMPORT_MAX_BYTES // (1024 * 1024)},
-            code="too_large",
-        )
-    if not content:
-        raise ProcurementError(_("The file is empty."), code="empty")
-    if not zipfile.is_zipfile(BytesIO(content)):
-        raise _unreadable()
-    try:
-        with zipfile.ZipFile(BytesIO(content)) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _unreadable() from None
-    if inflated > PAYMENT_IMPORT_MAX_UNCOMPRESSED:
-        # A zip bomb, or a workbook far beyond a payment list.
-        raise ProcurementError(
-            _("This workbook is too large once opened: split it into smaller files."),
-            code="too_large",
-        )
-    return content
-
-
-def _header_positions(cells) -> dict[str, int] | None:
-    wanted = {}
-    for name, title in PAYMENT_COLUMNS:
-        with override_language("en"):
-            english = _normalise(str(title))
-        wanted[name] = {_normalise(str(title)), english}
-    positions: dict[str, int] = {}
-    for index, value in enumerate(cells):
-        text = _normalise(value)
-        for name, titles in wanted.items():
-            if text in titles and name not in positions:
-                positions[name] = index
-    has_key = "number" in positions or {"ridet", "supplier_number"} <= positions.keys()
-    if "payment_date" not in positions or not has_key:
-        return None
-    return positions
-
-
-def _header_error() -> ProcurementError:
-    return ProcurementError(
-        _(
-            "The first row of the sheet must name the columns: %(columns)s "
-            "(our invoice number, or the supplier's RIDET and invoice number, and the payment date)."
-        )
-        % {"columns": ", ".join(payment_import_headers())},
-        code="header",
-    )
-
-
-def _cell(cells: list, positions: dict[str, int], name: str):
-    index = positions.get(name)
-    return cells[index] if index is not None and index < len(cells) else None
-
-
-def read_payment_sheet(content: bytes) -> list[_PaymentRow]:
-    """The data rows of the first sheet (blank rows skipped), read safely: openpyxl in
-    read-only mode (defusedxml installed: no entity expansion), size and row limits."""
-    try:
-        workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # untrusted file: whatever openpyxl trips on, it is not a usable XLSX
-        raise _unreadable() from None
-    try:
-        if not workbook.worksheets:
-            raise _header_error()
-        sheet = workbook.worksheets[0]
-        rows: list[_PaymentRow] = []
-        positions = None
-        try:
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = list(cells)
-                if positions is None:
-                    positions = _header_positions(cells)
-                    if positions is None:
-                        raise _header_error()
-                    continue
-                if all(value is None or _cell_text(value) == "" for value in cells):
-                    continue
-                if len(rows) >= PAYMENT_IMPORT_MAX_ROWS:
-                    raise ProcurementError(
-                        _("The file has more than %(max)s rows: split it.")
-                        % {"max": PAYMENT_IMPORT_MAX_ROWS},
-                        code="too_many_rows",
-                    )
-                rows.append(
-                    _PaymentRow(
-                        row=number,
-                        number=_cell_text(_cell(cells, positions, "number")).upper(),
-                        ridet=_cell_text(_cell(cells, positions, "ridet")),
-                        supplier_number=_cell_text(_cell(cells, positions, "supplier_number")),
-                        payment_date=_cell(cells, positions, "payment_date"),
-                    )
-                )
-        except ProcurementError:
-            raise
-        except Exception:  # a damaged sheet inside a valid zip
-            raise _unreadable() from None
-        if positions is None:
-            raise _header_error()
-        return rows
-    finally:
-        workbook.close()
-
-
-def _cell_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _cell_text(value)
-    if not text:
-        raise ProcurementError(_("The payment date is required."), code="payment_date")
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ProcurementError(
-        _("The payment date “%(value)s” is not a date (expected 31/12/2026).") % {"value": text},
-        code="payment_date",
-    )
-
-
-@transaction.atomic
-def invoice_payments_import(*, user, file) -> PaymentImportResult:
-    """Payment dates from an XLSX sheet, all or nothing.
-
-    Each row names an invoice by our number (FA-…) or by the supplier's RIDET and
-    invoice number, and gives its payment date. When every row is right, every
-    date is recorded in one transaction (with its history); otherwise nothing
-    is, and the result lists every row's error. A file that cannot be read at
-    all raises ProcurementError.
-    """
-    require_any_capability(user, *PAYMENT_CAPABILITIES)
-    rows = read_payment_sheet(_file_content(file))
-    result = PaymentImportResult(rows=len(rows))
-    if not rows:
-        raise ProcurementError(_("The sheet has no row to import."), code="empty")
-
-    numbers = {row.number for row in rows if row.number}
-    # The supplier's numbers are compared by their key: the Finance Direction's "F2026-1187"
-    # finds the invoice entered as "f2026 1187".
-    supplier_numbers = {supplier_number_key(row.supplier_number) for row in rows if not row.number}
-    ridets = {row.ridet for row in rows if not row.number}
-    # Locked in id order: a cancellation or a manual entry of the same invoices waits.
-    found = list(
-        Invoice.objects.select_for_update(of=("self",))
-        .select_related("supplier")
-        .filter(number__in=numbers)
-        .order_by("pk")
-    )
-    if supplier_numbers:
-        found += list(
-            Invoice.objects.select_for_update(of=("self",))
-            .select_related("supplier")
-            .filter(supplier_number_key__in=supplier_numbers, supplier__ridet__in=ridets)
-            .exclude(number__in=numbers)
-            .order_by("pk")
-        )
-    by_number = {invoice.number: invoice for invoice in found}
-    by_supplier: dict[tuple[str, str], list[Invoice]] = defaultdict(list)
-    for invoice in found:
-        by_supplier[(invoice.supplier.ridet, invoice.supplier_number_key)].append(invoice)
-
-    seen: dict[int, int] = {}
-    changes: list[Invoice] = []
-    for row in rows:
-        try:
-            invoice = _payment_row_invoice(row, by_number, by_supplier)
-            if invoice.pk in seen:
-                raise ProcurementError(
-                    _("The invoice %(number)s is already on row %(row)s.")
-                    % {"number": invoice.number, "row": seen[invoice.pk]},
-                    code="twice",
-                )
-            seen[invoice.pk] = row.row
-            payment_date = _check_payment_date(invoice, _cell_date(row.payment_date))
-        except ProcurementError as error:
-            result.errors.append(
-                PaymentRowError(
-                    row.row,
-                    _("Row %(row)s: %(message)s")
-                    % {"row": row.row, "message": " ".join(error.messages)},
-                )
-            )
-            continue
-        if invoice.payment_date == payment_date:
-            result.unchanged += 1
-            continue
-        invoice.payment_date = payment_date
-        changes.append(invoice)
-    if result.errors:
-        return result
-    if changes:
-        bulk_update_with_history(
-            changes,
-            Invoice,
-            ["payment_date"],
-            batch_size=1000,
-            default_user=user,
-            default_change_reason=_("Payment date imported"),
-        )
-    result.applied = len(changes)
-    return result
-
-
-def _payment_row_invoice(
-    row: _PaymentRow,
-    by_number: dict[str, Invoice],
-    by_supplier: dict[tuple[str, str], list[Invoice]],
-) -> Invoice:
-    if row.number:
-        invoice = by_number.get(row.number)
-        if invoice is None:
-            raise ProcurementError(
-                _("No invoice is numbered %(number)s.") % {"number": row.number}, code="unknown"
-            )
-        if (row.ridet and row.ridet != invoice.supplier.ridet) or (
-            row.supplier_number
-            and supplier_number_key(row.supplier_number) != invoice.supplier_number_key
-        ):
-            raise ProcurementError(
-                _(
-                    "The invoice %(number)s is the invoice %(supplier_number)s of %(supplier)s, "
-                    "not the one the row names."
-                )
-                % {
-                    "number": invoice.number,
-                    "supplier_number": invoice.supplier_number,
-                    "supplier": invoice.supplier.name,
-                },
-                code="mismatch",
-            )
-        return invoice
-    if not (row.ridet and row.supplier_number):
-        raise ProcurementError(
-            _("Give our invoice number, or the supplier's RIDET and invoice number."),
-            code="no_key",
-        )
-    candidates = by_supplier.get((row.ridet, supplier_number_key(row.supplier_number)), [])
-    live = [invoice for invoice in candidates if invoice.state != Invoice.State.CANCELLED]
-    if live:
-        return live[0]
-    if candidates:
-        return candidates[0]  # cancelled: the state check says so
-    raise ProcurementError(
-        _("No invoice %(supplier_number)s of the supplier with RIDET %(ridet)s.")
-        % {"supplier_number": row.supplier_number, "ridet": row.ridet},
-        code="unknown",
-    )

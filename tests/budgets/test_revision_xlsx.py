@@ -17,12 +17,11 @@ from budgets.xlsx import (
     ERROR,
     NEW_LINE,
     UNCHANGED,
-    ImportFileError,
     check_revision_rows,
     read_revision_sheet,
     revision_workbook,
 )
-from dsi_finance.xlsx import XPF_NUMBER_FORMAT
+from dsi_finance.xlsx import XPF_NUMBER_FORMAT, ImportFileError
 from tests.budgets.test_revision_views import draft, items_of, make_budget, xpf
 from tests.factories import FiscalYearFactory, fund
 

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from procurement.models import Commitment, PurchaseRequest
 from procurement.services.common import ProcurementError
-from procurement.services.invoices import currency_amount
+from procurement.services.currency import currency_amount
 from tests.procurement.factories import SupplierFactory, ensure_tax_rates, funded_line
-from tests.procurement.test_requests_views import form_data, page_text, row, xpf
+from tests.procurement.request_forms import form_data, page_text, row, xpf
 
 pytestmark = pytest.mark.django_db
 

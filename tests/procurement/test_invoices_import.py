@@ -11,14 +11,14 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from procurement.models import Invoice
-from procurement.services import invoices as service
+from procurement.services import payments as service
 from procurement.services.common import ProcurementError
 from procurement.services.invoices import (
     invoice_cancel,
     invoice_create,
     invoice_liquidate,
-    invoice_payments_import,
 )
+from procurement.services.payments import invoice_payments_import
 from tests.assertions import assert_sends_to_login
 from tests.factories import BudgetLineFactory, fund
 from tests.procurement.factories import SupplierFactory, ensure_tax_rates, invoice_line

@@ -32,9 +32,9 @@ from procurement.services.invoices import (
     invoice_cancel,
     invoice_create,
     invoice_liquidate,
-    invoice_set_payment_date,
     invoice_validate,
 )
+from procurement.services.payments import invoice_set_payment_date
 from tests.factories import BudgetLineFactory, FiscalYearFactory, UserFactory, fund
 from tests.procurement.factories import (
     SupplierFactory,
