@@ -3,6 +3,9 @@
 The schedules (celery beat, CELERY_BEAT_SCHEDULE in the settings): the requeue
 of reports whose task went missing every minute, the monthly execution report
 on the 1st at 06:00 (Nouméa), the ledger check every night.
+
+This module imports the service; the service never imports it back: it sends these
+tasks by their names (BUILD_REPORT_TASK, RUN_LEDGER_CHECK_TASK).
 """
 
 from celery import shared_task
@@ -12,7 +15,7 @@ from reporting.services import reports as services
 
 
 @shared_task(
-    name="reporting.build_report",
+    name=services.BUILD_REPORT_TASK,
     bind=True,
     acks_late=True,
     autoretry_for=services.TRANSIENT_ERRORS,
@@ -52,7 +55,7 @@ def nightly_ledger_check() -> int:
     return services.ledger_check_run(user=None).pk
 
 
-@shared_task(name="reporting.run_ledger_check", acks_late=True)
+@shared_task(name=services.RUN_LEDGER_CHECK_TASK, acks_late=True)
 def run_ledger_check(check_id: int) -> int:
     """Runs the ledger check that someone asked for ("Run now")."""
     return services.ledger_check_run(check_id=check_id).pk

@@ -14,14 +14,18 @@ from django.utils.translation import gettext as _
 from budgets import selectors
 from budgets.exports import disco_workbook
 from budgets.models import Section
+from reporting.models import Report
 
-from . import (
+from .base import (
     PDF_CONTENT_TYPE,
     XLSX_CONTENT_TYPE,
     BuiltFile,
+    Column,
+    ReportKind,
     Steps,
     dated_filename,
     no_progress,
+    register,
     temporary_path,
 )
 from .common import AMOUNT, CHUNK_SIZE, RATE, TEXT, listing
@@ -52,8 +56,12 @@ def subtitle(parameters: dict) -> str:
     return " — ".join(parts)
 
 
+# The French stem of the file names.
+STEM = "extrait-disco"
+
+
 def filename_base(parameters: dict) -> str:
-    parts = ["extrait-disco", str(parameters["year"])]
+    parts = [STEM, str(parameters["year"])]
     if parameters.get("section"):
         parts.append(parameters["section"])
     if parameters.get("chapter"):
@@ -86,21 +94,33 @@ def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFi
     return BuiltFile(dated_filename(filename_base(parameters), "xlsx"), path, XLSX_CONTENT_TYPE)
 
 
+def line_columns() -> list[Column]:
+    """The listing's columns, read from a budget line annotated with its availability."""
+    return [
+        Column(_("Code"), TEXT, lambda line: line.code),
+        Column(_("Label"), TEXT, lambda line: line.label),
+        Column(_("Section"), TEXT, lambda line: line.section),
+        Column(_("Chapter"), TEXT, lambda line: line.nature_account.chapter.code),
+        Column(_("Account"), TEXT, lambda line: line.nature_account.number),
+        Column(_("Cost centre"), TEXT, lambda line: line.cost_centre.code),
+        Column(_("Opened credits"), AMOUNT, lambda line: line.opened),
+        Column(_("Committed"), AMOUNT, lambda line: line.committed),
+        Column(_("Liquidated"), AMOUNT, lambda line: line.liquidated),
+        Column(_("To liquidate"), AMOUNT, lambda line: line.to_liquidate_amount),
+        Column(_("Available"), AMOUNT, lambda line: line.available_amount),
+        Column(_("Exec. rate"), RATE, lambda line: line.execution_rate),
+    ]
+
+
+# The PDF listing's width of each column, in characters.
+LISTING_WIDTHS = (20, 44, 7, 8, 9, 9, 14, 14, 14, 14, 14, 8)
+
+
 def columns() -> list[tuple[str, str, int]]:
     """(header, kind, width in characters) of the PDF listing."""
     return [
-        (_("Code"), TEXT, 20),
-        (_("Label"), TEXT, 44),
-        (_("Section"), TEXT, 7),
-        (_("Chapter"), TEXT, 8),
-        (_("Account"), TEXT, 9),
-        (_("Cost centre"), TEXT, 9),
-        (_("Opened credits"), AMOUNT, 14),
-        (_("Committed"), AMOUNT, 14),
-        (_("Liquidated"), AMOUNT, 14),
-        (_("To liquidate"), AMOUNT, 14),
-        (_("Available"), AMOUNT, 14),
-        (_("Exec. rate"), RATE, 8),
+        (column.label, column.type, width)
+        for column, width in zip(line_columns(), LISTING_WIDTHS, strict=True)
     ]
 
 
@@ -111,24 +131,10 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
     lines = disco_lines(parameters, actor=actor)
     totals = selectors.availability_totals(lines)
     steps = Steps(progress, lines.count(), 5, 50, _("Reading the lines"), every=200)
+    getters = [column.getter for column in line_columns()]
     rows = []
     for line in lines.iterator(chunk_size=CHUNK_SIZE):
-        rows.append(
-            [
-                line.code,
-                line.label,
-                line.section,
-                line.nature_account.chapter.code,
-                line.nature_account.number,
-                line.cost_centre.code,
-                line.opened,
-                line.committed,
-                line.liquidated,
-                line.to_liquidate_amount,
-                line.available_amount,
-                line.execution_rate,
-            ]
-        )
+        rows.append([getter(line) for getter in getters])
         steps.step()
     total = [
         _("Total"),
@@ -152,3 +158,25 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
     )
     progress(100, _("Done"))
     return BuiltFile(dated_filename(filename_base(parameters), "pdf"), path, PDF_CONTENT_TYPE)
+
+
+@register
+class DiscoReport(ReportKind):
+    """The DISCO extract of a fiscal year (the current one by default), optionally of one
+    section ("F" or "I") and one chapter. Its XLSX is the DISCO export's own workbook."""
+
+    code = Report.Kind.DISCO
+    parameters = ("year", "section", "chapter")
+
+    stem = STEM
+
+    @classmethod
+    def filename_base(cls, parameters: dict) -> str:
+        return filename_base(parameters)
+
+    @classmethod
+    def columns(cls) -> list[Column]:
+        return line_columns()
+
+    build_xlsx = staticmethod(build_xlsx)
+    build_pdf = staticmethod(build_pdf)

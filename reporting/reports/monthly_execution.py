@@ -20,19 +20,60 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from reporting.selectors.execution import MonthlyExecution, month_started, monthly_execution
+from reporting.models import Report
+from reporting.selectors.execution import (
+    MonthlyExecution,
+    last_complete_month,
+    month_started,
+    monthly_execution,
+)
 
-from . import (
+from .base import (
     PDF_CONTENT_TYPE,
     XLSX_CONTENT_TYPE,
     BuiltFile,
+    Column,
+    ReportKind,
     Steps,
     dated_filename,
-    future_month_message,
     no_progress,
+    register,
     temporary_path,
 )
 from .common import AMOUNT, NUMBER, RATE, TEXT, Sheet, listing, pdf_table, rate, xpf
+
+
+def monthly_default(today) -> tuple[int, int] | None:
+    """(year, month) the monthly report is about when nothing is asked: the last complete
+    month on `today`, when its fiscal year is in the books (else None)."""
+    from budgets.models import FiscalYear
+
+    year, month = last_complete_month(today)
+    return (year, month) if FiscalYear.objects.filter(year=year).exists() else None
+
+
+def default_month(year: int, today) -> int:
+    """The monthly report's month when none is asked for: the last complete month of
+    `year` on `today` (December for a past year); for the current year in January, when
+    no month is complete yet, January (under way); for a year to come, January (which
+    the caller then refuses as not begun)."""
+    last_year, last_month = last_complete_month(today)
+    if year < last_year:
+        return 12
+    if year == last_year:
+        return last_month
+    return today.month if year == today.year else 1
+
+
+def future_month_message(year: int, month: int, today) -> str:
+    """The French refusal of a month that has not begun."""
+    return _(
+        "The month of %(month)s has not begun yet: choose a month up to %(current)s "
+        "(the month under way)."
+    ) % {
+        "month": date_format(date(year, month, 1), "F Y"),
+        "current": date_format(today, "F Y"),
+    }
 
 
 def title() -> str:
@@ -90,8 +131,12 @@ def comparison_note(report: MonthlyExecution) -> str:
     }
 
 
+# The French stem of the file names.
+STEM = "execution-budgetaire"
+
+
 def filename_base(parameters: dict) -> str:
-    return f"execution-budgetaire-{parameters['year']}-{parameters['month']:02d}"
+    return f"{STEM}-{parameters['year']}-{parameters['month']:02d}"
 
 
 def figure_columns() -> list[tuple[str, str]]:
@@ -106,14 +151,7 @@ def figure_columns() -> list[tuple[str, str]]:
 
 
 def figure_values(figures) -> list:
-    return [
-        figures.opened,
-        figures.committed,
-        figures.liquidated,
-        figures.to_liquidate,
-        figures.available,
-        figures.execution_rate,
-    ]
+    return [getattr(figures, name) for name in FIGURES]
 
 
 def summary_rows(report: MonthlyExecution) -> list[tuple[str, str, object, object]]:
@@ -138,14 +176,25 @@ def group_columns(first: str) -> list[tuple[str, str]]:
     return [(first, TEXT), (_("Label"), TEXT), (_("Lines"), NUMBER), *figure_columns()]
 
 
-def line_columns() -> list[tuple[str, str]]:
+FIGURES = ("opened", "committed", "liquidated", "to_liquidate", "available", "execution_rate")
+
+
+def line_sheet_columns() -> list[Column]:
+    """The "By line" sheet's columns, read from a MonthlyExecution's line item."""
     return [
-        (_("Code"), TEXT),
-        (_("Label"), TEXT),
-        (_("Section"), TEXT),
-        (_("Chapter"), TEXT),
-        *figure_columns(),
+        Column(_("Code"), TEXT, lambda item: item.line.code),
+        Column(_("Label"), TEXT, lambda item: item.line.label),
+        Column(_("Section"), TEXT, lambda item: item.line.section),
+        Column(_("Chapter"), TEXT, lambda item: item.line.nature_account.chapter.code),
+        *(
+            Column(label, kind, lambda item, name=name: getattr(item.figures, name))
+            for (label, kind), name in zip(figure_columns(), FIGURES, strict=True)
+        ),
     ]
+
+
+def line_columns() -> list[tuple[str, str]]:
+    return [(column.label, column.type) for column in line_sheet_columns()]
 
 
 def listing_columns() -> list[tuple[str, str, int]]:
@@ -262,21 +311,17 @@ def build_xlsx(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFi
     )
     progress(30, _("Writing the lines"))
 
+    columns = line_sheet_columns()
     by_line = _sheet(
-        workbook, _("By line"), line_columns(), {0: 20, 1: 40, 2: 9, 3: 9}, caption=heading
+        workbook,
+        _("By line"),
+        [(column.label, column.type) for column in columns],
+        {0: 20, 1: 40, 2: 9, 3: 9},
+        caption=heading,
     )
     steps = Steps(progress, len(report.lines), 30, 90, _("Writing the lines"), every=200)
     for item in report.lines:
-        line = item.line
-        by_line.append(
-            [
-                line.code,
-                line.label,
-                line.section,
-                line.nature_account.chapter.code,
-                *figure_values(item.figures),
-            ]
-        )
+        by_line.append([column.getter(item) for column in columns])
         steps.step()
     by_line.append(
         [
@@ -392,3 +437,41 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
     )
     progress(100, _("Done"))
     return BuiltFile(dated_filename(filename_base(parameters), "pdf"), path, PDF_CONTENT_TYPE)
+
+
+@register
+class MonthlyExecutionReport(ReportKind):
+    """The monthly budget execution: the last complete month by default (of the year
+    asked for: December for a past year), a month that has not begun refused."""
+
+    code = Report.Kind.MONTHLY_EXECUTION
+    parameters = ("year", "month")
+
+    @classmethod
+    def default_year(cls, today) -> int | None:
+        # The year of the last complete month, if it is in the books (else the current one).
+        default = monthly_default(today)
+        return default[0] if default else None
+
+    @classmethod
+    def default_month(cls, year: int, today) -> int:
+        return default_month(year, today)
+
+    @classmethod
+    def check(cls, cleaned: dict, errors: dict, today) -> None:
+        asked = (cleaned.get("year"), cleaned.get("month"))
+        if None not in asked and not month_started(*asked, today):
+            errors["month"] = [future_month_message(*asked, today)]
+
+    stem = STEM
+
+    @classmethod
+    def filename_base(cls, parameters: dict) -> str:
+        return filename_base(parameters)
+
+    @classmethod
+    def columns(cls) -> list[Column]:
+        return line_sheet_columns()
+
+    build_xlsx = staticmethod(build_xlsx)
+    build_pdf = staticmethod(build_pdf)

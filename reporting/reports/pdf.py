@@ -18,7 +18,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from . import Progress, no_progress
+from .base import Progress, no_progress
 
 
 def static_root() -> Path:

@@ -13,15 +13,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from reporting.models import Report
 from reporting.selectors.provisions import provisions, provisions_by_line, provisions_total
 
-from . import (
+from .base import (
     PDF_CONTENT_TYPE,
     XLSX_CONTENT_TYPE,
     BuiltFile,
+    Column,
+    ReportKind,
     Steps,
     dated_filename,
     no_progress,
+    register,
     temporary_path,
 )
 from .common import AMOUNT, TEXT, Sheet, pdf_table, xpf
@@ -44,30 +48,32 @@ def subtitle(year: int, as_of: date | None) -> str:
     }
 
 
+# The French stem of the file names.
+STEM = "synthese-provisions"
+
+
 def filename_base(parameters: dict) -> str:
-    return f"synthese-provisions-{parameters['year']}"
+    return f"{STEM}-{parameters['year']}"
+
+
+def sheet_columns() -> list[Column]:
+    """The columns of the provisions' sheet and listing, read from a provision row."""
+    return [
+        Column(_("Budget line"), TEXT, lambda row: row.budget_line.code),
+        Column(_("Label"), TEXT, lambda row: row.budget_line.label),
+        Column(_("Supplier"), TEXT, lambda row: row.supplier.name),
+        Column(_("Commitments"), TEXT, lambda row: ", ".join(row.commitments)),
+        Column(_("Amount before tax"), AMOUNT, lambda row: row.amount),
+        Column(_("Arguments"), TEXT, lambda row: row.argument_text),
+    ]
 
 
 def columns() -> list[tuple[str, str]]:
-    return [
-        (_("Budget line"), TEXT),
-        (_("Label"), TEXT),
-        (_("Supplier"), TEXT),
-        (_("Commitments"), TEXT),
-        (_("Amount before tax"), AMOUNT),
-        (_("Arguments"), TEXT),
-    ]
+    return [(column.label, column.type) for column in sheet_columns()]
 
 
 def values(row) -> list:
-    return [
-        row.budget_line.code,
-        row.budget_line.label,
-        row.supplier.name,
-        ", ".join(row.commitments),
-        row.amount,
-        row.argument_text,
-    ]
+    return [column.getter(row) for column in sheet_columns()]
 
 
 def _read(parameters, progress, actor):
@@ -150,3 +156,24 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
     )
     progress(100, _("Done"))
     return BuiltFile(dated_filename(filename_base(parameters), "pdf"), path, PDF_CONTENT_TYPE)
+
+
+@register
+class ProvisionsReport(ReportKind):
+    """The provisions synthesis at closing, of a fiscal year (the current one by default)."""
+
+    code = Report.Kind.PROVISIONS
+    parameters = ("year",)
+
+    stem = STEM
+
+    @classmethod
+    def filename_base(cls, parameters: dict) -> str:
+        return filename_base(parameters)
+
+    @classmethod
+    def columns(cls) -> list[Column]:
+        return sheet_columns()
+
+    build_xlsx = staticmethod(build_xlsx)
+    build_pdf = staticmethod(build_pdf)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from budgets.models import FiscalYear
+from reporting.models import Report
 from reporting.selectors.variance import (
     cover_proposals,
     overruns,
@@ -19,13 +20,16 @@ from reporting.selectors.variance import (
     variance_totals,
 )
 
-from . import (
+from .base import (
     PDF_CONTENT_TYPE,
     XLSX_CONTENT_TYPE,
     BuiltFile,
+    Column,
+    ReportKind,
     Steps,
     dated_filename,
     no_progress,
+    register,
     temporary_path,
 )
 from .common import AMOUNT, RATE, TEXT, Sheet, listing, pdf_table, rate, xpf
@@ -44,41 +48,43 @@ def subtitle(parameters: dict) -> str:
     return _("Fiscal year %(year)s — the latest forecasts") % {"year": parameters["year"]}
 
 
+# The French stem of the file names.
+STEM = "analyse-des-ecarts"
+
+
 def filename_base(parameters: dict) -> str:
-    base = f"analyse-des-ecarts-{parameters['year']}"
+    base = f"{STEM}-{parameters['year']}"
     if parameters.get("month"):
         base += f"-{parameters['month']:02d}"
     return base
 
 
-def line_columns() -> list[tuple[str, str]]:
+def line_sheet_columns() -> list[Column]:
+    """The "By line" sheet's columns, read from a variance row."""
     return [
-        (_("Code"), TEXT),
-        (_("Label"), TEXT),
-        (_("Section"), TEXT),
-        (_("Voted"), AMOUNT),
-        (_("Committed"), AMOUNT),
-        (_("Liquidated"), AMOUNT),
-        (_("Forecast"), AMOUNT),
-        (_("Gap"), AMOUNT),
-        (_("Gap (%)"), RATE),
-        (_("Forecast entered"), TEXT),
+        Column(_("Code"), TEXT, lambda row: row.line.code),
+        Column(_("Label"), TEXT, lambda row: row.line.label),
+        Column(_("Section"), TEXT, lambda row: row.line.section),
+        Column(_("Voted"), AMOUNT, lambda row: row.opened),
+        Column(_("Committed"), AMOUNT, lambda row: row.committed),
+        Column(_("Liquidated"), AMOUNT, lambda row: row.liquidated),
+        Column(_("Forecast"), AMOUNT, lambda row: row.forecast),
+        Column(_("Gap"), AMOUNT, lambda row: row.gap),
+        Column(_("Gap (%)"), RATE, lambda row: row.gap_percent),
+        Column(
+            _("Forecast entered"),
+            TEXT,
+            lambda row: _("yes") if row.forecast_entered else _("no (committed)"),
+        ),
     ]
+
+
+def line_columns() -> list[tuple[str, str]]:
+    return [(column.label, column.type) for column in line_sheet_columns()]
 
 
 def line_values(row) -> list:
-    return [
-        row.line.code,
-        row.line.label,
-        row.line.section,
-        row.opened,
-        row.committed,
-        row.liquidated,
-        row.forecast,
-        row.gap,
-        row.gap_percent,
-        _("yes") if row.forecast_entered else _("no (committed)"),
-    ]
+    return [column.getter(row) for column in line_sheet_columns()]
 
 
 def totals_values(totals) -> list:
@@ -292,3 +298,25 @@ def build_pdf(*, parameters: dict, progress=no_progress, actor=None) -> BuiltFil
     )
     progress(100, _("Done"))
     return BuiltFile(dated_filename(filename_base(parameters), "pdf"), path, PDF_CONTENT_TYPE)
+
+
+@register
+class VarianceReport(ReportKind):
+    """The variance analysis of a fiscal year (the current one by default), against the
+    forecasts of a month (1–12) or, with no month, the latest ones."""
+
+    code = Report.Kind.VARIANCE
+    parameters = ("year", "month")
+
+    stem = STEM
+
+    @classmethod
+    def filename_base(cls, parameters: dict) -> str:
+        return filename_base(parameters)
+
+    @classmethod
+    def columns(cls) -> list[Column]:
+        return line_sheet_columns()
+
+    build_xlsx = staticmethod(build_xlsx)
+    build_pdf = staticmethod(build_pdf)

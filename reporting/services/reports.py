@@ -16,14 +16,15 @@ one) and records a failure on the row, in French, instead of losing it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+from celery import current_app
+from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
@@ -34,7 +35,8 @@ from django.utils.translation import gettext as _
 
 from budgets.models import BudgetLine, LedgerEntry
 from budgets.selectors import broken_balances, ledger_differences
-from budgets.services import BudgetError, require_capability
+from dsi_finance.errors import ServiceError
+from dsi_finance.roles import require_capability
 from reporting import reports as catalogue
 from reporting.models import LedgerCheck, Report
 from reporting.selectors.execution import last_complete_month
@@ -42,9 +44,9 @@ from reporting.selectors.execution import last_complete_month
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DATA_ERRORS",
     "LEDGER_CHECK_CAPABILITY",
     "TRANSIENT_ERRORS",
-    "BudgetError",
     "ledger_check_request",
     "ledger_check_run",
     "monthly_reports_request",
@@ -65,13 +67,6 @@ LEDGER_CHECK_CAPABILITY = "run_closing"
 STALE_AFTER = timedelta(minutes=getattr(settings, "REPORT_STALE_AFTER_MINUTES", 30))
 # A queued report sent this long ago and still not started is sent again.
 RESEND_AFTER = timedelta(minutes=getattr(settings, "REPORT_RESEND_AFTER_MINUTES", 10))
-# The French stem of each kind's download name, when its module names none.
-DOWNLOAD_BASES = {
-    Report.Kind.MONTHLY_EXECUTION: "execution-budgetaire",
-    Report.Kind.VARIANCE: "analyse-des-ecarts",
-    Report.Kind.PROVISIONS: "synthese-des-provisions",
-    Report.Kind.DISCO: "extrait-disco",
-}
 # How many differences and broken balances a ledger check keeps for its page.
 DETAILS_KEPT = 100
 
@@ -88,6 +83,15 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+# Errors of the data: the report cannot be built as asked and another attempt would
+# fail the same way (a rule refused it, its parameters no longer hold, an object it
+# reads is gone). The report fails with a French message naming the cause.
+DATA_ERRORS: tuple[type[BaseException], ...] = (ValidationError, ObjectDoesNotExist)
+
+# The Celery tasks the service sends, by name (reporting.tasks defines them and imports
+# this module; this module never imports it back).
+BUILD_REPORT_TASK = "reporting.build_report"
+RUN_LEDGER_CHECK_TASK = "reporting.run_ledger_check"
 
 
 # ---------------------------------------------------------------------------
@@ -95,20 +99,20 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def _clean(kind: str, format: str, parameters) -> dict:
-    """The kind's validated parameters, or a BudgetError with the French messages."""
+    """The kind's validated parameters, or a ServiceError with the French messages."""
     if kind not in Report.Kind.values:
-        raise BudgetError(_("Unknown report kind: “%(kind)s”.") % {"kind": kind}, code="kind")
+        raise ServiceError(_("Unknown report kind: “%(kind)s”.") % {"kind": kind}, code="kind")
     if format not in Report.Format.values:
-        raise BudgetError(
+        raise ServiceError(
             _("Unknown report format: “%(format)s”.") % {"format": format}, code="format"
         )
     if parameters is not None and not hasattr(parameters, "get"):
-        raise BudgetError(_("The parameters must be an object."), code="parameters")
+        raise ServiceError(_("The parameters must be an object."), code="parameters")
     try:
         return catalogue.clean_parameters(kind, parameters or {})
     except ValidationError as error:
         detail = error.error_dict if hasattr(error, "error_dict") else error.messages
-        raise BudgetError(detail, code="parameters") from None
+        raise ServiceError(detail, code="parameters") from None
 
 
 def report_request(*, user, kind: str, format: str, parameters, enqueue: bool = True) -> Report:
@@ -148,7 +152,7 @@ def monthly_reports_request(*, today: date | None = None, enqueue: bool = True) 
                 parameters={"year": year, "month": month},
                 enqueue=enqueue,
             )
-        except BudgetError as error:
+        except ServiceError as error:
             logger.error("Monthly report %s/%s not requested: %s", month, year, error.messages)
             continue
         requested.append(report)
@@ -173,7 +177,7 @@ def report_retry(*, user, report: Report) -> Report:
         # Locked: two clicks on "Retry" queue it once.
         report = Report.objects.select_for_update().get(pk=report.pk)
         if report.status != Report.Status.FAILED:
-            raise BudgetError(
+            raise ServiceError(
                 _("Only a failed report can be retried; this one is “%(status)s”.")
                 % {"status": report.get_status_display()},
                 code="status",
@@ -188,6 +192,16 @@ def report_retry(*, user, report: Report) -> Report:
         report.save()
         transaction.on_commit(lambda: report_enqueue(report_id=report.pk))
     return report
+
+
+def _task(name: str):
+    """The registered Celery task called `name`. When the process has not imported the
+    apps' tasks modules yet (a web process: Celery's autodiscovery is lazy), it runs the
+    autodiscovery first."""
+    app = current_app
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
 
 
 def _publish(task, *, args: list, task_id: str) -> None:
@@ -212,13 +226,11 @@ def report_enqueue(*, report_id: int) -> bool:
     gets the task's id and `enqueued_at` just before the sending; when the broker
     refuses, `enqueued_at` is emptied again and the requeue schedule tries again.
     """
-    from reporting.tasks import build_report
-
     task_id = str(uuid.uuid4())
     # Stamped before sending, so that a fast worker never starts "before" it was sent.
     Report.objects.filter(pk=report_id).update(task_id=task_id, enqueued_at=timezone.now())
     try:
-        _publish(build_report, args=[report_id], task_id=task_id)
+        _publish(_task(BUILD_REPORT_TASK), args=[report_id], task_id=task_id)
     except Exception as error:
         logger.warning("Report %s not sent to the workers: %s", report_id, error)
         Report.objects.filter(pk=report_id, task_id=task_id).update(enqueued_at=None)
@@ -321,9 +333,12 @@ def report_build(*, report_id: int, task_id: str | None = None) -> Report | None
     is left as it is, a running one is left to its worker unless stale; the file is
     always reports/report-<pk>.<ext>, so building twice leaves one file.
 
-    A failure is recorded on the row (status failed, a French message and the
-    exception's text); transient errors (database or broker unreachable) are raised
-    again after that, for the task to retry.
+    A failure is recorded on the row (status failed, a French message), by kind:
+    a transient error (database or broker unreachable, a timeout: TRANSIENT_ERRORS) is
+    raised again after that, for the task to retry with its backoff; a data error (a
+    rule's refusal, invalid parameters, a missing object: DATA_ERRORS) fails the report
+    with the French message naming the cause; any other exception fails it with the
+    exception's type and text, and is logged with its traceback.
     """
     now = timezone.now()
     report, token = _claim(report_id, task_id, now)
@@ -336,11 +351,18 @@ def report_build(*, report_id: int, task_id: str | None = None) -> Report | None
         with translation.override(settings.LANGUAGE_CODE):
             built = builder(parameters=dict(report.parameters), progress=progress)
         name, size = _store(report, built)
-    except Exception as error:
+    except TRANSIENT_ERRORS as error:
+        logger.warning("Report %s: transient error, to be retried: %r", report.pk, error)
         _record_failure(report.pk, token, error)
-        if isinstance(error, TRANSIENT_ERRORS):
-            raise
+        raise
+    except DATA_ERRORS as error:
+        logger.warning("Report %s refused by its data: %r", report.pk, error)
+        _record_failure(report.pk, token, error)
+        return Report.objects.filter(pk=report_id).first()
+    except Exception as error:
+        # Not a known kind: a bug. Recorded on the row and logged with its traceback.
         logger.exception("Report %s failed", report.pk)
+        _record_failure(report.pk, token, error)
         return Report.objects.filter(pk=report_id).first()
     finally:
         if built is not None:
@@ -362,11 +384,7 @@ def report_build(*, report_id: int, task_id: str | None = None) -> Report | None
 
 def _record_failure(report_id: int, token: str, error: BaseException) -> None:
     with translation.override(settings.LANGUAGE_CODE):
-        if isinstance(error, ValidationError):
-            detail = " ".join(error.messages)
-        else:
-            detail = f"{type(error).__name__}: {error}"
-        message = _("The report could not be built. %(detail)s") % {"detail": detail}
+        message = failure_message(error)
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None or report.task_id != token:
@@ -377,21 +395,41 @@ def _record_failure(report_id: int, token: str, error: BaseException) -> None:
         report.save()
 
 
+def failure_message(error: BaseException) -> str:
+    """The French message a failed report shows, naming the cause."""
+    if isinstance(error, ValidationError):
+        detail = " ".join(error.messages)
+    elif isinstance(error, ObjectDoesNotExist):
+        return _("The report could not be built: an item it reads no longer exists (%(item)s).") % {
+            "item": _missing_item(error)
+        }
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    return _("The report could not be built. %(detail)s") % {"detail": detail}
+
+
+def _missing_item(error: ObjectDoesNotExist) -> str:
+    """The verbose name of the model whose object is missing, else the error's text."""
+    for model in apps.get_models():
+        if type(error) is model.DoesNotExist:
+            return str(model._meta.verbose_name)
+    return str(error) or type(error).__name__
+
+
 def report_download_name(report: Report) -> str:
     """The French file name of a download, the one the builder gave its file: the
-    kind's stem (its module's `filename_base`), then the build date, e.g.
+    kind's name (its class's `filename_base`), then the build date, e.g.
     `execution-budgetaire-2026-10_2026-11-01.xlsx`."""
     params = report.parameters or {}
     base = None
-    module_name = catalogue.MODULES.get(report.kind)
-    if module_name:
+    kind = catalogue.REGISTRY.get(report.kind)
+    if kind is not None:
         try:
-            module = importlib.import_module(f"{catalogue.__name__}.{module_name}")
-            base = module.filename_base(params)
-        except (ImportError, AttributeError, KeyError, TypeError, ValueError):
-            base = None
+            base = kind.filename_base(params)
+        except (KeyError, TypeError, ValueError):
+            base = None  # parameters stored before a change of the kind's: the fallback
     if not base:
-        parts = [DOWNLOAD_BASES.get(report.kind, slugify(report.kind))]
+        parts = [kind.stem if kind is not None else slugify(report.kind)]
         parts += [
             f"{params[key]:02d}" if key == "month" else slugify(str(params[key]))
             for key in ("year", "month", "section", "chapter")
@@ -417,10 +455,8 @@ def ledger_check_request(*, user) -> LedgerCheck:
 
 
 def _ledger_check_enqueue(check_id: int) -> bool:
-    from reporting.tasks import run_ledger_check
-
     try:
-        _publish(run_ledger_check, args=[check_id], task_id=str(uuid.uuid4()))
+        _publish(_task(RUN_LEDGER_CHECK_TASK), args=[check_id], task_id=str(uuid.uuid4()))
     except Exception as error:
         logger.warning("Ledger check %s not sent to the workers: %s", check_id, error)
         LedgerCheck.objects.filter(pk=check_id, finished_at__isnull=True).update(

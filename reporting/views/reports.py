@@ -28,6 +28,7 @@ from django_tables2 import SingleTableMixin
 
 from budgets.models import FiscalYear, Section
 from budgets.selectors import current_fiscal_year
+from dsi_finance.errors import ServiceError
 from dsi_finance.idempotency import once_from_form
 from dsi_finance.roles import holds
 from dsi_finance.tables import BaseTable
@@ -326,7 +327,7 @@ class ReportRequestView(CapabilityRequiredMixin, FormView):
                     parameters=parameters,
                 ),
             )
-        except services.BudgetError as error:
+        except ServiceError as error:
             _add_errors(form, error)
             return self.form_invalid(form)
         if recorded:
@@ -410,7 +411,7 @@ class ReportRetryView(CapabilityRequiredMixin, View):
         report = get_object_or_404(selectors.reports(actor=request.user), pk=pk)
         try:
             report = services.report_retry(user=request.user, report=report)
-        except services.BudgetError as error:
+        except ServiceError as error:
             for text in error.messages:
                 messages.error(request, text)
             return redirect(report)
@@ -431,6 +432,11 @@ class LedgerCheckListView(CapabilityRequiredMixin, ListView):
 
     def get_queryset(self):
         return selectors.ledger_checks(actor=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["any_running"] = any(check.finished_at is None for check in context["checks"])
+        return context
 
 
 class LedgerCheckRunView(CapabilityRequiredMixin, View):

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
 
 from budgets import services as budget_services
 from budgets.models import BudgetLine, LedgerEntry
@@ -171,3 +173,16 @@ def test_the_monthly_task_skips_a_year_that_does_not_exist(time_machine):
     time_machine.move_to("2031-01-01T06:00:00+11:00")
     assert tasks.monthly_report() == []
     assert Report.objects.count() == 0
+
+
+def test_the_checks_page_follows_a_running_check_and_stops_once_it_is_done(chef, client_as):
+    client = client_as(chef)
+    url = reverse("reporting:ledger-check-list")
+    running = LedgerCheck.objects.create(triggered_by=chef)
+    page = client.get(url).content.decode()
+    assert 'data-testid="polling"' in page and 'hx-trigger="every 2s"' in page
+    running.finished_at = timezone.now()
+    running.save(update_fields=["finished_at"])
+    page = client.get(url).content.decode()
+    assert 'id="ledger-checks"' in page
+    assert 'data-testid="polling"' not in page and "every 2s" not in page
