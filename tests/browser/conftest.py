@@ -98,3 +98,14 @@ def log_in(page, username: str) -> None:
     page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/")
+
+
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+
+def xpf(francs: int) -> str:
+    """An amount as the `xpf` filter writes it: `-1 234 567 F CFP` (narrow no-break
+    spaces between the thousands, no-break spaces around F CFP)."""
+    sign = "-" if francs < 0 else ""
+    return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"

@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
-from tests.browser.test_purchase_request import xpf
+from tests.browser.conftest import log_in, screenshot, xpf
 from tests.factories import (
     BudgetLineFactory,
     CostCentreFactory,

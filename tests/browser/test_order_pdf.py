@@ -85,7 +85,9 @@ def test_the_buyer_receives_everything_left_in_one_click(page, order):
     page.goto(reverse("procurement:order-detail", args=[order.pk]))
     page.get_by_test_id("mark-sent").click()
     expect(page.get_by_test_id("state")).to_have_attribute("data-state", "sent")
-    page.get_by_test_id("receipt-create").click()
+    # The button works once the page's scripts are attached: wait for the new page's load.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_test_id("receipt-create").click()
     page.get_by_test_id("receive-all").click()
     quantities = page.locator("input.receipt-quantity")
     expect(quantities.nth(0)).to_have_value("3")

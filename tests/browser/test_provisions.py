@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from reporting.models import ProvisionArgument
 from tests.browser.conftest import log_in, screenshot
-from tests.reporting.test_report_provisions import closing  # noqa: F401 - the fixture
+from tests.reporting.provisions_closing import closing  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

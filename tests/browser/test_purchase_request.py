@@ -7,7 +7,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from procurement.models import PurchaseRequest
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, xpf
 from tests.factories import (
     BudgetLineFactory,
     CostCentreFactory,
@@ -18,14 +18,6 @@ from tests.factories import (
 from tests.procurement.factories import SupplierFactory, ensure_tax_rates
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-NBSP = "\u00a0"
-NNBSP = "\u202f"
-
-
-def xpf(francs: int) -> str:
-    sign = "-" if francs < 0 else ""
-    return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
 
 
 def test_the_buyer_enters_two_lines_sees_their_availability_and_submits(page):

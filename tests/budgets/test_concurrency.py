@@ -35,7 +35,7 @@ from tests.factories import (
     fund,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 16
 ATTEMPTS = 400

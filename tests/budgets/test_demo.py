@@ -33,6 +33,8 @@ from budgets.models import (
 from dsi_finance.roles import Role
 from tests.factories import FiscalYearFactory, UserFactory
 
+pytestmark = pytest.mark.slow  # seeds the whole demo budget
+
 MODELS = (
     Chapter,
     NatureAccount,

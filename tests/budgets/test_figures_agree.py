@@ -14,7 +14,7 @@ from budgets.models import BudgetLine, FiscalYear, LedgerEntry
 from budgets.selectors import FIGURE_KINDS, current_fiscal_year
 from dsi_finance.demo import seed_demo_budget, seed_demo_users
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 FIGURES = ("opened", "committed", "liquidated")
 

@@ -584,7 +584,7 @@ def test_the_form_proposed_for_a_short_line_is_prefilled_and_lists_the_lines_tha
     assert sources == [("F-6156-INFRA", 900_000)]
     page = page_text(response)
     assert 'data-testid="transfer-source" data-line="F-6156-INFRA"' in page
-    assert xpf(900_000) in page or figure(900_000) in page
+    assert figure(900_000) in page  # a list cell: the currency is in the column header
     # Choosing a giving line keeps the target, the amount and the reason.
     choose = response.context["sources"][0]["url"]
     response = client.get(CREATE_URL + choose)

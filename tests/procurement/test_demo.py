@@ -34,6 +34,9 @@ from procurement.models import (
     Supplier,
 )
 from tests.factories import UserFactory
+from tests.procurement.french_subjects import faults
+
+pytestmark = pytest.mark.slow  # seeds the demo budget and a year of purchasing
 
 # 14 October 2026 at 23:00 UTC is 15 October at 10:00 in Noumea.
 SEEDED_AT = datetime(2026, 10, 14, 23, 0, tzinfo=UTC)
@@ -247,8 +250,6 @@ def test_the_plan_is_the_same_on_every_run(seeded, year):
 def test_every_request_subject_of_the_seeded_demo_reads_as_french(seeded, year):
     """What the buyer sees in the list (tests/procurement/test_demo_subjects.py checks
     every subject the builder can write, without seeding)."""
-    from tests.procurement.test_demo_subjects import faults
-
     subjects = set(PurchaseRequest.objects.values_list("subject", flat=True))
     assert len(subjects) > 100
     assert {subject: faults(subject) for subject in subjects if faults(subject)} == {}

@@ -2,40 +2,12 @@
 every line of the demo budget, is checked without seeding anything (« Renfort de
 l'équipe l'équipe applications » was one of them)."""
 
-import itertools
-import re
-
 import pytest
 
 from budgets import demo as budget_demo
 from budgets.models import BudgetLine, CostCentre, NatureAccount
 from procurement import demo
-
-STOP_WORDS = {"de", "des", "du", "la", "le", "les", "l", "d", "et", "pour", "à", "au", "aux", "en"}
-# A preposition followed by an article it should have contracted with, or two articles.
-CLASHES = re.compile(
-    r"\b(?:de|à) (?:les|le|des|du)\b|\bde de\b|\b(?:l'|la |le |les )(?:l'|la |le |les )",
-    re.IGNORECASE,
-)
-
-
-def faults(subject: str) -> list[str]:
-    """What is wrong with a subject: a word said twice in a row, a sequence of words
-    said twice, or an article that clashes with its preposition."""
-    found = []
-    words = re.findall(r"\w+", subject.lower())
-    found += [f"« {a} » twice" for a, b in itertools.pairwise(words) if a == b]
-    seen = set()
-    for size in (2, 3, 4):
-        for start in range(len(words) - size + 1):
-            sequence = tuple(words[start : start + size])
-            if set(sequence) <= STOP_WORDS:
-                continue
-            if sequence in seen:
-                found.append(f"« {' '.join(sequence)} » repeated")
-            seen.add(sequence)
-    found += [f"« {m.group()} »" for m in CLASHES.finditer(subject.replace("’", "'"))]
-    return found
+from tests.procurement.french_subjects import faults
 
 
 def demo_lines() -> list[BudgetLine]:

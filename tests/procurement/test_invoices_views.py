@@ -17,8 +17,8 @@ from procurement.models import Commitment, CommitmentLine, Invoice
 from procurement.services.invoices import (
     invoice_create,
     invoice_liquidate,
-    invoice_set_payment_date,
 )
+from procurement.services.payments import invoice_set_payment_date
 from tests.assertions import assert_sends_to_login
 from tests.factories import BudgetLineFactory, fund
 from tests.procurement.factories import (
@@ -508,13 +508,27 @@ def test_the_assistant_liquidates_from_the_invoices_page(
     assert 'data-kind="liquidate"' in response.content.decode()
 
 
-@pytest.mark.parametrize("name", ["liquidate", "validate", "cancel", "payment"])
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("liquidate", Role.COMPTABILITE),
+        ("validate", Role.PILOTAGE),
+        ("cancel", Role.COMPTABILITE),
+        ("payment", Role.COMPTABILITE),
+    ],
+)
 def test_the_actions_are_post_only_and_refuse_anonymous(
-    name, client, client_as, comptable, commitment, supplier
+    name, role, cast, client, client_as, comptable, commitment, supplier
 ):
+    """A GET by a role that may act is 405 (POST only) and changes nothing; the role
+    check comes first, so a role that may not act gets 403 (the test below)."""
     invoice = matched_invoice(comptable, commitment, supplier)
     assert_sends_to_login(client.post(action_url(name, invoice)))
-    assert client_as(comptable).get(action_url(name, invoice)).status_code in (403, 405)
+    response = client_as(cast[role]).get(action_url(name, invoice))
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    invoice.refresh_from_db()
+    assert invoice.state == Invoice.State.ENTERED
 
 
 def test_a_get_on_liquidate_is_405(comptable, client_as, commitment, supplier):

@@ -12,25 +12,17 @@ nothing changed), and the management controller reads every page and can change
 nothing. Each journey ends with `check_ledger` clean.
 """
 
-import io
-import re
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
-from pypdf import PdfReader
+from django.utils import translation
 
-from budgets.models import BudgetLine, LedgerEntry
-from budgets.selectors import document_entries, line_availability
 from dsi_finance.idempotency import FORM_TOKEN_FIELD
 from dsi_finance.money import format_xpf
 from procurement.models import (
     Commitment,
-    CommitmentLine,
     Invoice,
     PurchaseOrder,
     PurchaseRequest,
@@ -38,426 +30,29 @@ from procurement.models import (
     Supplier,
     TaxRate,
 )
-from tests.factories import BudgetLineFactory, NatureAccountFactory, fund
+from tests.pages import Browser, Page, french, parse_html, pdf_text, tr, xpf
 from tests.procurement.factories import SupplierFactory, ensure_tax_rates
+from tests.procurement.journeys_harness import (
+    assert_ledger_clean,
+    assert_recorded_once,
+    budget_lines,
+    entries,
+    entry_kinds,
+    figures,
+    moved,
+    shortage_message,
+    shown_figures,
+    snapshot,
+    today,
+)
 
 pytestmark = pytest.mark.django_db
 
 RequestState = PurchaseRequest.State
 
 
-# ---------------------------------------------------------------------------
-# Reading pages and posting their forms as a browser does
-
-VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
-
-
-class Element:
-    """A node of a parsed page: its tag, attributes, parent and children (elements or
-    text)."""
-
-    def __init__(self, tag: str, attrs: dict, parent: "Element | None"):
-        self.tag = tag
-        self.attrs = attrs
-        self.parent = parent
-        self.children: list = []
-
-    def get(self, name: str, default=None):
-        return self.attrs.get(name, default)
-
-    def iter(self):
-        """This element and every element under it, in document order."""
-        yield self
-        for child in self.children:
-            if isinstance(child, Element):
-                yield from child.iter()
-
-    def raw_text(self) -> str:
-        return "".join(
-            child if isinstance(child, str) else child.raw_text() for child in self.children
-        )
-
-    @property
-    def text(self) -> str:
-        return norm(self.raw_text())
-
-    def find_all(self, tag: str | None = None, **attrs) -> list["Element"]:
-        wanted = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
-
-        def matches(element: Element, name: str, value) -> bool:
-            if value is True:
-                return name in element.attrs
-            if name == "class":
-                return str(value) in element.get("class", "").split()
-            return element.get(name) == str(value)
-
-        return [
-            element
-            for element in self.iter()
-            if (tag is None or element.tag == tag)
-            and all(matches(element, name, value) for name, value in wanted.items())
-        ]
-
-    def find(self, tag: str | None = None, **attrs) -> "Element":
-        found = self.find_all(tag, **attrs)
-        assert found, f"no <{tag or '*'} {attrs}> on the page"
-        return found[0]
-
-    def has(self, tag: str | None = None, **attrs) -> bool:
-        return bool(self.find_all(tag, **attrs))
-
-    def testid(self, value: str) -> "Element":
-        return self.find(data_testid=value)
-
-    def ancestor(self, tag: str) -> "Element":
-        node = self.parent
-        while node is not None and node.tag != tag:
-            node = node.parent
-        assert node is not None, f"no <{tag}> around <{self.tag} {self.attrs}>"
-        return node
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Element("#document", {}, None)
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag, attrs):
-        element = Element(tag, {name: value or "" for name, value in attrs}, self.stack[-1])
-        self.stack[-1].children.append(element)
-        if tag not in VOID:
-            self.stack.append(element)
-
-    def handle_startendtag(self, tag, attrs):
-        element = Element(tag, {name: value or "" for name, value in attrs}, self.stack[-1])
-        self.stack[-1].children.append(element)
-
-    def handle_endtag(self, tag):
-        if tag in VOID:
-            return
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def parse_html(text: str) -> Element:
-    builder = _TreeBuilder()
-    builder.feed(text)
-    builder.close()
-    return builder.root
-
-
-def norm(text: str) -> str:
-    """Text as read on the screen: every kind of space made one plain space."""
-    return re.sub(r"[\s\u00a0\u202f]+", " ", text).strip()
-
-
-def xpf(francs: int) -> str:
-    """`1234567` -> `1 234 567 F CFP`, as norm() reads the `xpf` filter."""
-    return norm(format_xpf(francs))
-
-
-def tr(msgid: str, **params) -> str:
-    """The message a French user reads for `msgid` (the catalogue's French, or the
-    English source while the catalogue lacks it), spaces normalised."""
-    with translation.override("fr"):
-        text = translation.gettext(msgid)
-    return norm(text % params if params else text)
-
-
-def shortage_message(line, requested: int, available: int) -> str:
-    """The French refusal of budgets.services.credits_commit for one short line."""
-    with translation.override("fr"):
-        details = translation.gettext(
-            "%(scope)s: %(requested)s requested, %(available)s available"
-        ) % {
-            "scope": translation.gettext("line %(code)s") % {"code": line.code},
-            "requested": format_xpf(requested),
-            "available": format_xpf(available),
-        }
-    return french("The available amount is short (%(details)s).", details=details)
-
-
-def french(msgid: str, **params) -> str:
-    """Like tr(), for a message the catalogue already translates."""
-    with translation.override("fr"):
-        assert translation.gettext(msgid) != msgid, f"no French for {msgid!r}"
-    return tr(msgid, **params)
-
-
-def read_fields(root: Element, skip=lambda element: False) -> tuple[dict, dict]:
-    """What a browser would send from the controls under `root`, and the values each
-    select offers. Controls of a <template> are inert; disabled ones are not sent."""
-    fields: dict[str, str] = {}
-    options: dict[str, list[str]] = {}
-
-    def walk(node: Element) -> None:
-        for child in node.children:
-            if not isinstance(child, Element) or child.tag == "template" or skip(child):
-                continue
-            name = child.get("name")
-            if (
-                child.tag in ("input", "select", "textarea")
-                and name
-                and "disabled" not in child.attrs
-            ):
-                if child.tag == "input":
-                    kind = child.get("type", "text").lower()
-                    if kind in ("checkbox", "radio"):
-                        if "checked" in child.attrs:
-                            fields[name] = child.get("value", "on")
-                    elif kind not in ("submit", "button", "image", "reset", "file"):
-                        fields[name] = child.get("value", "")
-                elif child.tag == "select":
-                    choices = child.find_all("option")
-                    values = [o.get("value", o.text) for o in choices]
-                    options[name] = values
-                    chosen = [o for o in choices if "selected" in o.attrs] or choices[:1]
-                    if chosen:
-                        fields[name] = chosen[0].get("value", chosen[0].text)
-                else:
-                    text = child.raw_text()
-                    fields[name] = text[1:] if text.startswith("\n") else text
-                continue
-            walk(child)
-
-    walk(root)
-    return fields, options
-
-
-class Form:
-    """A form of a page, filled in as a person would and posted as a browser does."""
-
-    def __init__(self, element: Element, url: str):
-        self.element = element
-        self.url = url
-        self.fields, self.options = read_fields(element)
-        self.regions: dict[str, tuple[dict, dict]] = {}
-
-    def action(self, button: str | None = None) -> str:
-        if button is not None:
-            formaction = self.element.testid(button).get("formaction")
-            if formaction:
-                return formaction
-        return self.element.get("action") or self.url
-
-    def fill(self, values: dict) -> "Form":
-        """Type or choose values: only in fields the form has, only options it offers."""
-        for name, value in values.items():
-            assert name in self.fields or name in self.options, f"the form has no field {name}"
-            value = "" if value is None else str(value)
-            if name in self.options:
-                assert value in self.options[name], f"{name} offers no option {value!r}"
-            self.fields[name] = value
-        return self
-
-    def add_row(self, template_id: str, prefix: str) -> int:
-        """What "Add a line" does: the <template>'s row with the next index, and one more
-        in TOTAL_FORMS. Returns the new row's index."""
-        template = self.element.find("template", id=template_id)
-        index = int(self.fields[f"{prefix}-TOTAL_FORMS"])
-        fields, options = read_fields(template)
-        for name, value in fields.items():
-            self.fields[name.replace("__prefix__", str(index))] = value
-        for name, values in options.items():
-            self.options[name.replace("__prefix__", str(index))] = values
-        self.fields[f"{prefix}-TOTAL_FORMS"] = str(index + 1)
-        return index
-
-    def replace_region(self, region_id: str, region: Element) -> None:
-        """What an htmx swap (outerHTML) of a region of the form does to what it sends:
-        the region's controls are replaced, what was typed elsewhere stays."""
-        if region_id not in self.regions:
-            self.regions[region_id] = read_fields(self.element.find(id=region_id))
-        old_fields, old_options = self.regions[region_id]
-        fields, options = read_fields(region)
-        self.fields = {k: v for k, v in self.fields.items() if k not in old_fields} | fields
-        self.options = {k: v for k, v in self.options.items() if k not in old_options} | options
-        self.regions[region_id] = (fields, options)
-
-
-class Page:
-    def __init__(self, response, url: str):
-        self.response = response
-        self.url = url
-        self.root = parse_html(response.content.decode())
-
-    def testid(self, value: str) -> Element:
-        return self.root.testid(value)
-
-    def has(self, value: str) -> bool:
-        return self.root.has(data_testid=value)
-
-    def text(self, value: str) -> str:
-        return self.testid(value).text
-
-    @property
-    def state(self) -> str:
-        return self.testid("state").get("data-state")
-
-    @property
-    def messages(self) -> list[str]:
-        box = self.root.find_all("div", **{"class": "messages"})
-        return [alert.text for alert in box[0].find_all(role="alert")] if box else []
-
-    def link(self, testid: str) -> str:
-        element = self.testid(testid)
-        return element.get("href") or element.find("a").get("href")
-
-    def form(self, testid: str | None = None, *, button: str | None = None) -> Form:
-        """The form with that data-testid, or the one holding the button of that data-testid."""
-        element = self.testid(testid) if testid else self.testid(button).ancestor("form")
-        if element.tag != "form":
-            element = element.find("form")
-        return Form(element, self.url)
-
-
-class Browser:
-    """One person at their browser: logged in, CSRF checked as in production."""
-
-    def __init__(self, user):
-        self.user = user
-        self.client = Client(enforce_csrf_checks=True)
-        self.client.force_login(user)
-
-    def open(self, url: str, params: dict | None = None) -> Page:
-        response = self.client.get(url, params or {})
-        assert response.status_code == 200, (url, response.status_code)
-        full = response.request["PATH_INFO"]
-        if response.request.get("QUERY_STRING"):
-            full += "?" + response.request["QUERY_STRING"]
-        return Page(response, full)
-
-    def htmx(self, url: str, params: dict) -> Element:
-        response = self.client.get(url, params, headers={"HX-Request": "true"})
-        assert response.status_code == 200, (url, response.status_code)
-        return parse_html(response.content.decode())
-
-    def post(self, form: Form, *, button: str | None = None):
-        return self.client.post(form.action(button), form.fields)
-
-    def submit(self, form: Form, *, button: str | None = None) -> Page:
-        """Post the form; it must redirect (its work done) to the page then shown."""
-        response = self.post(form, button=button)
-        if response.status_code != 302:
-            page = Page(response, form.action(button))
-            errors = [e.text for e in page.root.find_all(class_="text-danger")]
-            errors += [e.text for e in page.root.find_all(class_="invalid-feedback")]
-            errors += [
-                (e.get("name"), e.get("value")) for e in page.root.find_all(class_="is-invalid")
-            ]
-            errors += [e.text for e in page.root.find_all(data_testid="form-errors")]
-            raise AssertionError((response.status_code, page.messages, errors))
-        return self.open(response["Location"])
-
-
-# ---------------------------------------------------------------------------
-# Figures, entries and the state of everything
-
-
-def figures(line: BudgetLine) -> dict:
-    row = line_availability().get(pk=line.pk)
-    return {
-        "opened": row.opened,
-        "committed": row.committed,
-        "liquidated": row.liquidated,
-        "available": row.available_amount,
-    }
-
-
-def entry_kinds(page: "Page") -> list[str]:
-    """The kinds of the ledger entries the page's entries table lists, in order."""
-    return [row.get("data-kind") for row in page.testid("entries").find_all("tr", data_kind=True)]
-
-
-def shown_figures(browser: "Browser", line: BudgetLine) -> dict:
-    """The figures the budget line's own page shows (its DISCO cards)."""
-    page = browser.open(line.get_absolute_url())
-    return {
-        name: int(page.testid(f"figure-{name}").find(data_amount=True).get("data-amount"))
-        for name in ("opened", "committed", "liquidated", "available")
-    }
-
-
-def moved(before: dict, **changes) -> dict:
-    return {name: value + changes.get(name, 0) for name, value in before.items()}
-
-
-def entries(document) -> list[tuple]:
-    return [
-        (entry.kind, entry.budget_line_id, entry.amount, entry.reason)
-        for entry in document_entries(document=document)
-    ]
-
-
-def snapshot() -> dict:
-    """Everything a refused action must leave as it was."""
-    return {
-        "lines": list(line_availability().values_list("pk", "opened", "committed", "liquidated")),
-        "entries": LedgerEntry.objects.count(),
-        "suppliers": list(Supplier.objects.order_by("pk").values_list("pk", "is_active")),
-        "requests": list(PurchaseRequest.objects.order_by("pk").values_list("pk", "state")),
-        "commitments": list(
-            Commitment.objects.order_by("pk").values_list(
-                "pk", "state", "amount", "liquidated", "released"
-            )
-        ),
-        "commitment_lines": list(
-            CommitmentLine.objects.order_by("pk").values_list(
-                "pk", "amount", "liquidated", "released", "received_quantity", "invoiced"
-            )
-        ),
-        "orders": list(PurchaseOrder.objects.order_by("pk").values_list("pk", "state")),
-        "receipts": list(Receipt.objects.order_by("pk").values_list("pk", "cancelled_at")),
-        "invoices": list(Invoice.objects.order_by("pk").values_list("pk", "state")),
-    }
-
-
-def assert_recorded_once(browser: "Browser", form: "Form", obj) -> None:
-    """The same form posted again (a double click, a resent page) records nothing more
-    and lands on what the first post recorded."""
-    before = snapshot()
-    response = browser.client.post(form.action(), form.fields)
-    assert response.status_code == 302, response.status_code
-    assert response["Location"] == obj.get_absolute_url()
-    assert snapshot() == before
-
-
-def assert_ledger_clean() -> None:
-    out = io.StringIO()
-    call_command("check_ledger", stdout=out)
-    assert "Grand livre conforme" in out.getvalue()
-
-
-def pdf_text(data: bytes) -> str:
-    reader = PdfReader(io.BytesIO(data))
-    return norm("\n".join(page.extract_text() for page in reader.pages))
-
-
-def today():
-    return timezone.localdate()
+# The harness (reading pages, posting forms, the figures checked to the franc) is in
+# tests/pages.py and tests/procurement/journeys_harness.py, shared with the API journeys.
 
 
 # ---------------------------------------------------------------------------
@@ -467,29 +62,6 @@ def today():
 @pytest.fixture(autouse=True)
 def _rates():
     ensure_tax_rates()
-
-
-def budget_lines() -> dict:
-    """Three lines of the open 2026 year, voted in one BP: maintenance 10 000 000 (a),
-    licences 2 000 000 (b), telecom links 500 000 (c)."""
-    accounts = {
-        "a": NatureAccountFactory(number="6156", label="Maintenance"),
-        "b": NatureAccountFactory(number="6161", label="Licences"),
-        "c": NatureAccountFactory(number="6262", label="Frais de télécommunications"),
-    }
-    made = {
-        "a": BudgetLineFactory(
-            code="F-6156-INFRA", label="Maintenance des serveurs", nature_account=accounts["a"]
-        ),
-        "b": BudgetLineFactory(
-            code="F-6161-APPS", label="Licences logicielles", nature_account=accounts["b"]
-        ),
-        "c": BudgetLineFactory(
-            code="F-6262-TELECOM", label="Liaisons télécoms", nature_account=accounts["c"]
-        ),
-    }
-    fund({made["a"]: 10_000_000, made["b"]: 2_000_000, made["c"]: 500_000})
-    return made
 
 
 @pytest.fixture

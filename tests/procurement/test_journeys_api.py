@@ -26,21 +26,17 @@ from procurement.models import (
     Receipt,
     Supplier,
 )
+from tests.pages import french, norm, pdf_text, tr, xpf
 from tests.procurement.factories import SupplierFactory, ensure_tax_rates
-from tests.procurement.test_journeys import (
+from tests.procurement.journeys_harness import (
     assert_ledger_clean,
     budget_lines,
     entries,
     figures,
-    french,
     moved,
-    norm,
-    pdf_text,
     shortage_message,
     snapshot,
     today,
-    tr,
-    xpf,
 )
 
 pytestmark = pytest.mark.django_db

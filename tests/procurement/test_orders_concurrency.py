@@ -19,7 +19,7 @@ from tests.procurement.factories import (
     request_commitment,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 16
 

@@ -28,7 +28,7 @@ from tests.procurement.factories import (
     request_line,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def race(jobs) -> list:

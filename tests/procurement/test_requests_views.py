@@ -1,7 +1,6 @@
 """Purchase request pages: the list and its tabs, the entry form with its lines and their
 live availability, the detail page, its decisions and attachments."""
 
-import html
 import re
 from decimal import Decimal
 
@@ -12,7 +11,7 @@ from django.urls import reverse
 
 from budgets.models import BudgetLine, LedgerEntry
 from dsi_finance.idempotency import FORM_TOKEN_FIELD
-from procurement.models import Attachment, Commitment, PurchaseRequest, TaxRate
+from procurement.models import Attachment, Commitment, PurchaseRequest
 from procurement.services import requests as services
 from tests.assertions import assert_sends_to_login
 from tests.factories import BudgetLineFactory, FiscalYearFactory
@@ -23,6 +22,7 @@ from tests.procurement.factories import (
     purchase_request,
     request_line,
 )
+from tests.procurement.request_forms import form_data, page_text, rate, row, xpf
 
 pytestmark = pytest.mark.django_db
 
@@ -30,17 +30,6 @@ State = PurchaseRequest.State
 LIST_URL = reverse("procurement:request-list")
 CREATE_URL = reverse("procurement:request-create")
 AVAILABILITY_URL = reverse("procurement:request-availability")
-NBSP = "\u00a0"
-NNBSP = "\u202f"
-
-
-def xpf(francs: int) -> str:
-    sign = "-" if francs < 0 else ""
-    return sign + f"{abs(francs):,}".replace(",", NNBSP) + f"{NBSP}F{NBSP}CFP"
-
-
-def page_text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def messages_of(response) -> list[str]:
@@ -79,40 +68,6 @@ def line():
 @pytest.fixture
 def supplier():
     return SupplierFactory(name="Cipac Informatique")
-
-
-def rate(percent: str) -> TaxRate:
-    return TaxRate.objects.get(rate=percent)
-
-
-def form_data(supplier, rows, *, subject="Onduleurs", token=None, total=None, **extra) -> dict:
-    """The POST of the request form: the request's fields and its lines formset."""
-    data = {
-        "supplier": supplier.pk,
-        "subject": subject,
-        "justification": "Fin de garantie",
-        "lines-TOTAL_FORMS": str(total if total is not None else len(rows)),
-        "lines-INITIAL_FORMS": "0",
-        "lines-MIN_NUM_FORMS": "1",
-        "lines-MAX_NUM_FORMS": "50",
-    }
-    for index, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"lines-{index}-{key}"] = value
-    if token:
-        data[FORM_TOKEN_FIELD] = token
-    data.update(extra)
-    return data
-
-
-def row(budget_line=None, quantity="1", unit_price="100 000", tax="22", description="Onduleur"):
-    return {
-        "description": description,
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "tax_rate": rate(tax).pk,
-        "budget_line": budget_line.pk if budget_line else "",
-    }
 
 
 # --- The list -------------------------------------------------------------------------

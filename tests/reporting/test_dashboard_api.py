@@ -6,7 +6,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from reporting.selectors.dashboard import dashboard
-from tests.reporting.test_dashboard import TODAY, books, clock  # noqa: F401 (fixture)
+from tests.reporting.dashboard_books import TODAY, books, clock  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

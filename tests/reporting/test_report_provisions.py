@@ -1,101 +1,24 @@
 """The provisions of the closing (received, not invoiced): the selector, the report
 files, the page and the arguments pilotage writes beside them."""
 
-import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from dsi_finance.xlsx import XPF_NUMBER_FORMAT
-from procurement.services import orders, receipts
-from procurement.services.invoices import invoice_create
 from reporting.models import ProvisionArgument
 from reporting.reports import builder_for, clean_parameters
 from reporting.selectors.provisions import provisions, provisions_total
 from reporting.services.provisions import provision_argument_set
 from tests.assertions import assert_sends_to_login
-from tests.procurement.factories import (
-    SupplierFactory,
-    ensure_tax_rates,
-    funded_line,
-    invoice_line,
-    ordered_goods,
-    request_commitment,
-)
+from tests.reporting import provisions_closing
+from tests.reporting.provisions_closing import D, at
 from tests.reporting.report_helpers import normalise, pdf_text
 
 pytestmark = pytest.mark.django_db
 
-NOUMEA = ZoneInfo("Pacific/Noumea")
-D = datetime.date
-
-
-def at(*args):
-    return time_machine.travel(datetime.datetime(*args, tzinfo=NOUMEA), tick=True)
-
-
-@pytest.fixture
-def closing(chef, acheteur, comptable):
-    """Two lines, two suppliers, four orders in November 2026: two received and partly or
-    not invoiced (=Evil SARL on the servers line), one received and invoiced in full, one
-    half received (Pacific Réseaux on the network line)."""
-    with at(2026, 11, 1, 9, 0):
-        ensure_tax_rates()
-        servers = funded_line(50_000_000, code="I-2183-SERV", label="Serveurs")
-        network = funded_line(20_000_000, code="F-6156-RES", label="Réseau")
-        evil = SupplierFactory(name="=Evil SARL")
-        pacific = SupplierFactory(name="Pacific Réseaux SARL")
-        specs = [
-            (servers, evil, "3", 123_457),
-            (servers, evil, "2.5", 100_001),
-            (network, pacific, "4", 50_000),
-            (network, pacific, "5", 10_000),
-        ]
-        commitments = []
-        for line, supplier, quantity, price in specs:
-            commitment = request_commitment(
-                chef, [ordered_goods(line, quantity, price)], supplier=supplier
-            )
-            orders.purchase_order_create(user=acheteur, commitment=commitment)
-            commitments.append(commitment)
-    c1, c2, c3, c4 = commitments
-    with at(2026, 11, 20, 9, 0):
-        for commitment, day, quantity in [
-            (c1, D(2026, 11, 5), "3"),
-            (c2, D(2026, 11, 6), "2.5"),
-            (c3, D(2026, 11, 2), "4"),
-            (c4, D(2026, 11, 10), "2"),
-        ]:
-            receipts.receipt_create(
-                user=acheteur,
-                commitment=commitment,
-                received_on=day,
-                quantities={commitment.lines.get(): quantity},
-            )
-        for commitment, day, quantity, amount in [
-            (c1, D(2026, 11, 15), "1", "123457"),
-            (c3, D(2026, 11, 3), "4", "200000"),
-        ]:
-            invoice_create(
-                user=comptable,
-                supplier=commitment.supplier,
-                supplier_number=f"F-{commitment.number}",
-                invoice_date=day,
-                received_on=day,
-                lines=[invoice_line(commitment.lines.get(), amount_ht=amount, quantity=quantity)],
-                commitment=commitment,
-            )
-    return {
-        "servers": servers,
-        "network": network,
-        "evil": evil,
-        "pacific": pacific,
-        "commitments": commitments,
-    }
+closing = provisions_closing.closing  # the fixture
 
 
 def test_provisions_value_what_was_received_and_not_invoiced_at_the_unit_price(closing):

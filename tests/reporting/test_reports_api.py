@@ -1,6 +1,10 @@
 """/api/v1/reports/: create (Idempotency-Key), list, status, download, retry."""
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -105,7 +109,11 @@ def test_bad_requests_get_400_in_french_and_record_nothing(
 
 @pytest.mark.parametrize("who", ["chef", "directeur", "controleur"])
 def test_readers_list_read_and_download(who, request, chef, api, fake_builder):
-    report = built(chef)
+    # The build takes 2.5 s of a stopped clock: its duration is exactly that.
+    start = datetime(2026, 5, 4, 9, 0, tzinfo=ZoneInfo("Pacific/Noumea"))
+    with time_machine.travel(start, tick=False) as clock:
+        fake_builder.pause = lambda: clock.shift(timedelta(seconds=2.5))
+        report = built(chef)
     api.force_authenticate(request.getfixturevalue(who))
     listed = api.get(LIST, {"status": "done"}).json()
     assert [row["id"] for row in listed["results"]] == [report.pk]
@@ -113,7 +121,7 @@ def test_readers_list_read_and_download(who, request, chef, api, fake_builder):
     detail = api.get(reverse("api:report-detail", args=[report.pk])).json()
     assert detail["status"] == "done"
     assert detail["progress"] == 100
-    assert detail["duration_seconds"] >= 0
+    assert detail["duration_seconds"] == 2.5
     assert detail["file_size"] == len(b"disco pdf [('year', 2026)]")
     assert detail["download_url"] == (f"http://testserver/api/v1/reports/{report.pk}/download/")
     download = api.get(detail["download_url"])

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from budgets import services
 from budgets.models import BudgetRevision, RevisionItem, Transfer
+from dsi_finance.errors import ServiceError
 from reporting.selectors.variance import (
     DM,
     TRANSFER,
@@ -301,6 +302,17 @@ def test_the_draft_dm_can_be_submitted_without_cutting_below_committed(
 ):
     revision = variance_draft_dm(user=chef, fiscal_year=year)
     services.revision_submit(user=directeur, revision=revision)  # refuses cuts below committed
+    revision.refresh_from_db()
+    assert (revision.state, revision.submitted_by) == ("submitted", directeur)
+    # Each cut leaves its line at least what is committed on it (F-C exactly: 100 000).
+    after_cuts = {
+        item.budget_line.code: item.budget_line.opened + item.amount
+        for item in revision.items.select_related("budget_line")
+        if item.amount < 0
+    }
+    assert after_cuts == {"F-B": 650_000, "F-C": 100_000, "I-D": 1_550_000}
+    for code, left in after_cuts.items():
+        assert left >= lines[code].committed, code
 
 
 def test_the_draft_goes_into_dm2_once_dm1_is_voted(lines, year, chef):
@@ -313,7 +325,7 @@ def test_the_draft_goes_into_dm2_once_dm1_is_voted(lines, year, chef):
 def test_a_year_whose_dm2_is_voted_is_refused_in_french(lines, year, chef):
     fund({lines["F-B"]: 10_000}, kind="DM1")
     fund({lines["F-B"]: 10_000}, kind="DM2")
-    with pytest.raises(services.BudgetError) as error:
+    with pytest.raises(ServiceError) as error:
         variance_draft_dm(user=chef, fiscal_year=year)
     assert "La DM2 2026 est votée" in error.value.messages[0]
 
@@ -321,7 +333,7 @@ def test_a_year_whose_dm2_is_voted_is_refused_in_french(lines, year, chef):
 def test_a_draft_dm_that_already_has_lines_is_left_alone(lines, year, chef):
     dm1 = services.revision_create(user=chef, fiscal_year=year, kind="DM1")
     services.revision_item_set(user=chef, revision=dm1, budget_line=lines["F-B"], amount=-1_000)
-    with pytest.raises(services.BudgetError) as error:
+    with pytest.raises(ServiceError) as error:
         variance_draft_dm(user=chef, fiscal_year=year)
     assert "DM1 2026" in error.value.messages[0]
     assert list(dm1.items.values_list("amount", flat=True)) == [-1_000]
@@ -336,7 +348,7 @@ def test_an_empty_draft_dm_is_filled(lines, year, chef):
 def test_nothing_to_cover_is_refused(year, chef):
     line = BudgetLineFactory(fiscal_year=year)
     fund({line: 1_000})
-    with pytest.raises(services.BudgetError) as error:
+    with pytest.raises(ServiceError) as error:
         variance_draft_dm(user=chef, fiscal_year=year)
     assert "rien" in error.value.messages[0]
     assert not BudgetRevision.objects.filter(kind="DM1").exists()
@@ -364,7 +376,7 @@ def test_a_proposal_becomes_a_transfer_request_for_its_amount(lines, year, chef)
         "requested",
     )
     assert "analyse des écarts 2026" in transfer.reason
-    with pytest.raises(services.BudgetError) as error:
+    with pytest.raises(ServiceError) as error:
         variance_transfer_request(
             user=chef,
             fiscal_year=year,
@@ -378,7 +390,7 @@ def test_a_proposal_becomes_a_transfer_request_for_its_amount(lines, year, chef)
 
 def test_a_dm_proposal_or_an_unknown_pair_is_no_transfer(lines, year, chef):
     for source, target in (("I-D", "F-A"), ("F-A", "F-B")):
-        with pytest.raises(services.BudgetError):
+        with pytest.raises(ServiceError):
             variance_transfer_request(
                 user=chef,
                 fiscal_year=year,
