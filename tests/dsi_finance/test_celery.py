@@ -5,6 +5,7 @@ the same test against its Redis.
 """
 
 import os
+import uuid
 
 import pytest
 from celery import Celery
@@ -26,6 +27,8 @@ def project_celery_app(broker: str, transport_options: dict) -> Celery:
         broker_transport_options=transport_options,
         task_always_eager=False,
         result_backend="django-db",
+        # A queue of its own: no worker left by another test can take its messages.
+        task_default_queue=f"ping-under-test-{uuid.uuid4().hex}",
     )
     app.task(name=ping.name)(ping.run)
     return app

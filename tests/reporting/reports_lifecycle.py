@@ -3,6 +3,7 @@ and a Celery app of the project's settings on a broker of the test's choosing.""
 
 import contextlib
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,8 @@ def project_app(broker: str, transport_options: dict | None = None):
         broker_transport_options=transport_options or {"socket_connect_timeout": 3},
         task_always_eager=False,
         result_backend="django-db",
+        # A queue of its own: no worker left by another test can take its messages.
+        task_default_queue=f"reports-under-test-{uuid.uuid4().hex}",
     )
     app.set_current()
     app.set_default()
