@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from budgets import services
 from reporting.models import LedgerCheck, Report
 from reporting.selectors.execution import last_complete_month
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import htmx_idle, log_in, screenshot
 from tests.conftest import broker_url
 from tests.factories import BudgetLineFactory, FiscalYearFactory, UserFactory, fund
 from tests.reporting import reports_lifecycle
@@ -54,6 +54,8 @@ def test_chef_requests_the_monthly_report_watches_it_finish_and_downloads_it(
         page.goto(reverse("reporting:report-list"))
         page.get_by_test_id("request-link").click()
         page.get_by_label("Rapport").select_option("monthly_execution")
+        # Choosing the kind swaps its parameters in: act on them once the swap is done.
+        htmx_idle(page)
         page.get_by_label("Tableur (XLSX)").check()
         # The form starts on the last complete month, and says so.
         year, month = last_complete_month(today)
@@ -62,6 +64,8 @@ def test_chef_requests_the_monthly_report_watches_it_finish_and_downloads_it(
         expect(page.get_by_label("Mois")).to_have_value(str(month) if year == today.year else "")
         expect(page.get_by_test_id("help-month")).to_contain_text("dernier mois complet")
         page.get_by_label("Mois").select_option(str(today.month))  # the month under way
+        htmx_idle(page)
+        expect(page.get_by_label("Mois")).to_have_value(str(today.month))
         screenshot(page, "report-form")
         page.get_by_test_id("submit").click()
 
