@@ -311,8 +311,8 @@ def revision_items_check(
 
 
 @dataclass(frozen=True)
-class RevisionItemsResult:
-    """What a "save all" changed, in lines."""
+class SaveAllCounts:
+    """What a grid saved all at once (revision rows, forecasts) changed, in lines."""
 
     created: int = 0
     changed: int = 0
@@ -322,6 +322,10 @@ class RevisionItemsResult:
     @property
     def touched(self) -> int:
         return self.created + self.changed + self.removed
+
+
+# The names the two grids' callers read; one class, the counts mean the same.
+RevisionItemsResult = SaveAllCounts
 
 
 @transaction.atomic
@@ -973,18 +977,7 @@ def forecast_set(
     return forecast
 
 
-@dataclass(frozen=True)
-class ForecastsResult:
-    """What a saved forecast grid changed (counts of lines)."""
-
-    created: int = 0
-    changed: int = 0
-    removed: int = 0
-    unchanged: int = 0
-
-    @property
-    def touched(self) -> int:
-        return self.created + self.changed + self.removed
+ForecastsResult = SaveAllCounts
 
 
 @transaction.atomic
